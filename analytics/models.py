@@ -1,0 +1,247 @@
+"""Visitors, sessions, events, orders and the daily rollups built from them.
+
+Events are append-only and idempotent on (shop_id, event_id). They are not partitioned on
+MySQL: a partitioned table's unique keys must contain the partition column, and the only
+stable per-event column (the client id) is not a time. See the README, "Retention".
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shopify_app.core.extensions import db
+from shopify_app.core.types import BigId, JsonDict, Money, Timestamp, utcnow
+
+
+class Visitor(db.Model):  # type: ignore[name-defined]
+    """A browser as the tracker knows it: a first-party visitor id."""
+
+    __tablename__ = "visitors"
+    __table_args__ = (UniqueConstraint("shop_id", "visitor_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    visitor_key: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    first_seen_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    device: Mapped[str | None] = mapped_column(String(16))
+
+
+class VisitorCustomer(db.Model):  # type: ignore[name-defined]
+    """A link between a visitor and a customer, made by a login or an order."""
+
+    __tablename__ = "visitor_customers"
+    __table_args__ = (UniqueConstraint("visitor_id", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    visitor_id: Mapped[int] = mapped_column(ForeignKey("visitors.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    linked_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class VisitSession(db.Model):  # type: ignore[name-defined]
+    """A session: one visitor's events with gaps under the shop's timeout."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        Index("ix_sessions_shop_id_started_at", "shop_id", "started_at"),
+        Index("ix_sessions_shop_id_visitor_id_last_event_at", "shop_id", "visitor_id", "last_event_at"),
+        Index("ix_sessions_shop_id_customer_id", "shop_id", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    visitor_id: Mapped[int] = mapped_column(ForeignKey("visitors.id", ondelete="CASCADE"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(Timestamp)
+    last_event_at: Mapped[datetime] = mapped_column(Timestamp)
+    day: Mapped[date] = mapped_column(Date)
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    page_views: Mapped[int] = mapped_column(Integer, default=0)
+    product_views: Mapped[int] = mapped_column(Integer, default=0)
+    carts: Mapped[int] = mapped_column(Integer, default=0)
+    checkouts: Mapped[int] = mapped_column(Integer, default=0)
+    purchases: Mapped[int] = mapped_column(Integer, default=0)
+    revenue: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    landing_url: Mapped[str | None] = mapped_column(String(2048))
+    referrer: Mapped[str | None] = mapped_column(String(2048))
+    utm_source: Mapped[str | None] = mapped_column(String(255))
+    utm_medium: Mapped[str | None] = mapped_column(String(255))
+    utm_campaign: Mapped[str | None] = mapped_column(String(255))
+    device: Mapped[str | None] = mapped_column(String(16))
+    is_new_visitor: Mapped[bool] = mapped_column(Boolean, default=True)
+    purchase_probability: Mapped[float | None] = mapped_column()
+
+
+class Event(db.Model):  # type: ignore[name-defined]
+    """One shopper action, stored once per (shop, event id)."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "event_id"),
+        Index("ix_events_shop_id_occurred_at", "shop_id", "occurred_at"),
+        Index("ix_events_shop_id_product_id_occurred_at", "shop_id", "product_id", "occurred_at"),
+        Index("ix_events_shop_id_visitor_id_occurred_at", "shop_id", "visitor_id", "occurred_at"),
+        Index("ix_events_session_id", "session_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(36))
+    visitor_id: Mapped[int] = mapped_column(ForeignKey("visitors.id", ondelete="CASCADE"))
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    type: Mapped[str] = mapped_column(String(64))
+    product_id: Mapped[int | None] = mapped_column(BigInteger)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    referrer: Mapped[str | None] = mapped_column(String(2048))
+    utm_source: Mapped[str | None] = mapped_column(String(255))
+    utm_medium: Mapped[str | None] = mapped_column(String(255))
+    utm_campaign: Mapped[str | None] = mapped_column(String(255))
+    props: Mapped[dict[str, Any] | None] = mapped_column(JsonDict)
+    client_ts: Mapped[datetime] = mapped_column(Timestamp)
+    occurred_at: Mapped[datetime] = mapped_column(Timestamp)
+    received_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Order(db.Model):  # type: ignore[name-defined]
+    """A Shopify order: the authoritative purchase, joined back to the visit when we can."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "shopify_id"),
+        Index("ix_orders_shop_id_processed_at", "shop_id", "processed_at"),
+        Index("ix_orders_shop_id_customer_id", "shop_id", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    shopify_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str | None] = mapped_column(String(64))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    visitor_id: Mapped[int | None] = mapped_column(ForeignKey("visitors.id", ondelete="SET NULL"))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"))
+    total_price: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    subtotal_price: Mapped[Decimal | None] = mapped_column(Money)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    financial_status: Mapped[str | None] = mapped_column(String(32))
+    cancelled_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    processed_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    shopify_updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class OrderLine(db.Model):  # type: ignore[name-defined]
+    """A line item of an order."""
+
+    __tablename__ = "order_lines"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int | None] = mapped_column(BigInteger)
+    variant_id: Mapped[int | None] = mapped_column(BigInteger)
+    title: Mapped[str | None] = mapped_column(String(512))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    price: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+
+
+class DailyShopMetric(db.Model):  # type: ignore[name-defined]
+    """Per-shop, per-day totals, kept by the writer in the same transaction as the events."""
+
+    __tablename__ = "daily_shop_metrics"
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
+    new_visitors: Mapped[int] = mapped_column(Integer, default=0)
+    events: Mapped[int] = mapped_column(Integer, default=0)
+    page_views: Mapped[int] = mapped_column(Integer, default=0)
+    product_views: Mapped[int] = mapped_column(Integer, default=0)
+    carts: Mapped[int] = mapped_column(Integer, default=0)
+    checkouts: Mapped[int] = mapped_column(Integer, default=0)
+    purchases: Mapped[int] = mapped_column(Integer, default=0)
+    revenue: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+
+
+class DailyProductMetric(db.Model):  # type: ignore[name-defined]
+    """Per-product, per-day counts for product analytics and popularity."""
+
+    __tablename__ = "daily_product_metrics"
+    __table_args__ = (Index("ix_daily_product_metrics_shop_id_day", "shop_id", "day"),)
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    product_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    views: Mapped[int] = mapped_column(Integer, default=0)
+    carts: Mapped[int] = mapped_column(Integer, default=0)
+    purchases: Mapped[int] = mapped_column(Integer, default=0)
+    revenue: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+
+
+class Experiment(db.Model):  # type: ignore[name-defined]
+    """An A/B test with a holdout: widgets and notifications each run one."""
+
+    __tablename__ = "experiments"
+    __table_args__ = (UniqueConstraint("shop_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    arms: Mapped[list[dict[str, Any]]] = mapped_column(JsonDict)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    started_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class ExperimentAssignment(db.Model):  # type: ignore[name-defined]
+    """Which arm a visitor is in, and when they were first exposed to it."""
+
+    __tablename__ = "experiment_assignments"
+    __table_args__ = (
+        UniqueConstraint("experiment_id", "visitor_id"),
+        Index("ix_experiment_assignments_shop_id_experiment_id", "shop_id", "experiment_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"))
+    visitor_id: Mapped[int] = mapped_column(ForeignKey("visitors.id", ondelete="CASCADE"))
+    arm: Mapped[str] = mapped_column(String(32))
+    assigned_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    first_exposed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    exposures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DeadLetter(db.Model):  # type: ignore[name-defined]
+    """An ingest batch the writer could not store, kept for inspection and replay."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    shop_domain: Mapped[str | None] = mapped_column(String(255))
+    stream_id: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    error: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

@@ -1,0 +1,1 @@
+"""The Keras conversion model (no Flask, no database)."""

@@ -1,0 +1,1 @@
+"""Recommendation tables (co-occurrence, popularity, pins)."""

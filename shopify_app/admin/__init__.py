@@ -1,0 +1,9 @@
+"""Embedded admin pages (dashboard, products, segments, settings, installation status)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the admin pages."""

@@ -1,0 +1,166 @@
+"""The `clickstream` command line: a Flask CLI group with per-domain commands.
+
+Each package adds its own commands in its `init_app` (`app.cli.add_command`); this module holds
+the process commands (serve, worker, beat) and the demo seed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import text
+
+from shopify_app.core.config import ConfigError, redact_url
+from shopify_app.core.extensions import db, get_redis
+
+WorkerProcess = Callable[[], None]
+
+
+def _create_app() -> Flask:
+    from shopify_app import create_app
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+
+
+def register_worker_process(app: Flask, name: str, target: WorkerProcess) -> None:
+    """Run `target()` in its own process under `clickstream worker` (e.g. the event writer)."""
+    app.extensions.setdefault("worker_processes", {})[name] = target
+
+
+def check_services(app: Flask) -> None:
+    """Fail with one clear line when the database or a configured Redis cannot be reached."""
+    with app.app_context():
+        try:
+            db.session.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - turned into one readable line
+            reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+            raise click.ClickException(
+                f"cannot reach the database at {redact_url(app.config['DATABASE_URL'])}: {reason}"
+            ) from None
+        finally:
+            db.session.remove()
+        client = get_redis()
+        if client is not None:
+            try:
+                client.ping()
+            except Exception as exc:  # noqa: BLE001
+                raise click.ClickException(
+                    f"cannot reach Redis at {redact_url(app.config['REDIS_URL'])}: {exc}"
+                ) from None
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
+def cli() -> None:
+    """Clickstream: analytics, recommendations and notifications for Shopify stores."""
+
+
+@click.command("serve")
+@click.option("--workers", type=int, default=None, help="Web worker processes (default: 2 per core).")
+@with_appcontext
+def serve_command(workers: int | None) -> None:
+    """Serve the app on HOST:PORT (gunicorn; the reloading dev server when FLASK_DEBUG is set)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    check_services(app)
+    host, port = app.config["HOST"], int(app.config["PORT"])
+    click.echo(f"Clickstream serving on http://{host}:{port}/")
+    if app.debug:
+        app.run(host=host, port=port, debug=True)
+        return
+    from shopify_app.server import run_gunicorn
+
+    run_gunicorn(app, host=host, port=port, workers=workers or 2 * (multiprocessing.cpu_count() or 1))
+
+
+@click.command("worker")
+@click.option("--concurrency", type=int, default=2, show_default=True, help="Celery task processes.")
+@click.option(
+    "--without", multiple=True, help="Leave out a part: 'tasks' or a named process (e.g. 'writer')."
+)
+@with_appcontext
+def worker_command(concurrency: int, without: tuple[str, ...]) -> None:
+    """Run the background workers: Celery tasks and the registered processes (event writer)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    check_services(app)
+    children = []
+    for name, target in app.extensions.get("worker_processes", {}).items():
+        if name in without:
+            continue
+        process = multiprocessing.Process(target=target, name=f"clickstream-{name}", daemon=True)
+        process.start()
+        click.echo(f"started {name} (pid {process.pid})")
+        children.append(process)
+    try:
+        if "tasks" in without:
+            for process in children:
+                process.join()
+            return
+        if not app.config.get("CELERY_BROKER_URL"):
+            raise click.ClickException("CELERY_BROKER_URL (or REDIS_URL) must be set to run task workers")
+        app.extensions["celery"].worker_main(
+            [
+                "worker",
+                "--loglevel=INFO",
+                f"--concurrency={concurrency}",
+                "--without-gossip",
+                "--without-mingle",
+            ]
+        )
+    finally:
+        for process in children:
+            process.terminate()
+            process.join(timeout=10)
+
+
+@click.command("beat")
+@with_appcontext
+def beat_command() -> None:
+    """Run the Celery beat scheduler (retraining, segment refresh, reconciliation)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    check_services(app)
+    if not app.config.get("CELERY_BROKER_URL"):
+        raise click.ClickException("CELERY_BROKER_URL (or REDIS_URL) must be set to run beat")
+    schedule_file = Path(app.instance_path) / "celerybeat-schedule"
+    app.extensions["celery"].start(["beat", "--loglevel=INFO", f"--schedule={schedule_file}"])
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Seed demo-shop.myshopify.com with a catalog from the REES46 sample (and its history)."""
+    from shopify_app.demo import seed_demo_shop
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    result = seed_demo_shop(Path(app.config["DATA_DIR"]))
+    click.echo(f"demo shop seeded: {result.products} products in {result.collections} collections")
+    for hook in app.extensions.get("demo_hooks", []):
+        hook(result)
+
+
+def register_demo_hook(app: Flask, hook: Callable[[Any], None]) -> None:
+    """Run `hook(result)` after the demo catalog is seeded (e.g. import its event history)."""
+    app.extensions.setdefault("demo_hooks", []).append(hook)
+
+
+def init_app(app: Flask) -> None:
+    """Add the process and demo commands to the app's CLI."""
+    for command in (serve_command, worker_command, beat_command, demo_command):
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        cli.main(prog_name="clickstream")
+    except ConfigError as exc:
+        click.echo(f"Error: configuration: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,1 @@
+"""Celery tasks of the Shopify platform (catalog sync, shop details, token refresh)."""
