@@ -15,8 +15,11 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(INSTALLED)
 
+# Front-end code built from npm packages: the storefront script and the admin's chart library.
+ASSET_DIRS := storefront_script shopify_app/admin/assets
+
 storefront: $(INSTALLED)
-	@if [ -f storefront_script/package.json ]; then $(MAKE) -C storefront_script build; fi
+	@for dir in $(ASSET_DIRS); do if [ -f $$dir/Makefile ]; then $(MAKE) --no-print-directory -C $$dir build || exit 1; fi; done
 
 run: $(INSTALLED) storefront
 	$(BIN)/clickstream db upgrade
@@ -31,7 +34,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	@if [ -f storefront_script/package.json ]; then $(MAKE) -C storefront_script lint; fi
+	@for dir in $(ASSET_DIRS); do if [ -f $$dir/Makefile ]; then $(MAKE) --no-print-directory -C $$dir lint || exit 1; fi; done
 
 format: $(INSTALLED)
 	$(BIN)/ruff format .

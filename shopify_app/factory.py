@@ -34,6 +34,7 @@ MODEL_MODULES = (
     "shopify_app.core.models",
     "webhooks.models",
     "analytics.models",
+    "analytics.segment_models",
     "recommend.models",
     "ml.models",
 )

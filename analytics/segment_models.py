@@ -1,0 +1,1 @@
+"""Segment tables: saved segments, their membership and size over time."""
