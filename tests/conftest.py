@@ -54,7 +54,7 @@ def app_config(test_database: TestDatabase, **overrides: Any) -> dict[str, Any]:
         "TESTING": True,
         "ENV": {"CLICKSTREAM_ENV": "testing", "DATABASE_URL": test_database.url, "REDIS_URL": ""},
         "SHOPIFY_API_KEY": "test-api-key",
-        "SHOPIFY_API_SECRET": "test-api-secret",
+        "SHOPIFY_API_SECRET": "test-api-secret-0123456789abcdef0123456789",
         "DATA_DIR": str(SHARED / "data"),
     }
     env_overrides = overrides.pop("ENV", {})

@@ -1,4 +1,4 @@
-"""A task sent over Redis runs in a real Celery worker process and changes MariaDB."""
+"""A task sent over Redis (or RabbitMQ) runs in a real Celery worker process and changes MariaDB."""
 
 from __future__ import annotations
 
@@ -14,8 +14,12 @@ from tests.support.processes import clickstream, process_env, wait_until
 pytestmark = [pytest.mark.worker, pytest.mark.redis, pytest.mark.committed]
 
 
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
+
+
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
 def test_retention_task_runs_in_a_real_worker_and_deletes_expired_events(
-    make_app: Any, redis_url: str, test_database: Any, db: Any
+    broker: str, make_app: Any, redis_url: str, test_database: Any, db: Any
 ) -> None:
     from analytics.models import Event
 
@@ -27,11 +31,14 @@ def test_retention_task_runs_in_a_real_worker_and_deletes_expired_events(
     kept = make_event(recent)
     db.session.commit()
 
-    env = process_env(DATABASE_URL=test_database.url, REDIS_URL=redis_url)
-    with clickstream("worker", "--concurrency", "1", env=env, ready="ready."):
-        sender = make_app(ENV={"REDIS_URL": redis_url})
+    broker_env = {"REDIS_URL": redis_url} if broker == "redis" else {"CELERY_BROKER_URL": RABBITMQ_URL}
+    env = process_env(DATABASE_URL=test_database.url, **{"REDIS_URL": "", **broker_env})
+    with clickstream("worker", "--concurrency", "1", "--without", "writer", env=env, ready="ready."):
+        sender = make_app(ENV=broker_env)
         with sender.app_context():
-            sender.extensions["celery"].send_task("analytics.purge_expired_events", args=[shop.id])
+            celery = sender.extensions["celery"]
+            with celery.connection_for_write() as connection:
+                celery.send_task("analytics.purge_expired_events", args=[shop.id], connection=connection)
 
         def only_recent_left() -> bool:
             db.session.rollback()
