@@ -50,7 +50,7 @@ migrate: $(INSTALLED)
 	$(BIN)/clickstream db upgrade
 
 bench: $(INSTALLED)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(or $(BENCH),all)
 
 services:
 	@scripts/services

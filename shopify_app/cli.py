@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -20,8 +18,6 @@ from sqlalchemy import text
 from shopify_app.core.config import ConfigError, redact_url
 from shopify_app.core.extensions import db, get_redis
 
-WorkerProcess = Callable[[], None]
-
 
 def _create_app() -> Flask:
     from shopify_app import create_app
@@ -30,11 +26,6 @@ def _create_app() -> Flask:
         return create_app()
     except ConfigError as exc:
         raise click.ClickException(f"configuration: {exc}") from None
-
-
-def register_worker_process(app: Flask, name: str, target: WorkerProcess) -> None:
-    """Run `target()` in its own process under `clickstream worker` (e.g. the event writer)."""
-    app.extensions.setdefault("worker_processes", {})[name] = target
 
 
 def check_services(app: Flask) -> None:
@@ -144,11 +135,6 @@ def demo_command() -> None:
     click.echo(f"demo shop seeded: {result.products} products in {result.collections} collections")
     for hook in app.extensions.get("demo_hooks", []):
         hook(result)
-
-
-def register_demo_hook(app: Flask, hook: Callable[[Any], None]) -> None:
-    """Run `hook(result)` after the demo catalog is seeded (e.g. import its event history)."""
-    app.extensions.setdefault("demo_hooks", []).append(hook)
 
 
 def init_app(app: Flask) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
@@ -28,13 +27,6 @@ LATENCY = Histogram(
     registry=REGISTRY,
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
-
-HealthProbe = Callable[[], Any]
-
-
-def register_health_probe(app: Flask, name: str, probe: HealthProbe) -> None:
-    """Report `probe()` under `name` in /healthz (e.g. the ingest backlog)."""
-    app.extensions.setdefault("health_probes", {})[name] = probe
 
 
 def _check_database() -> str:

@@ -38,7 +38,7 @@ def celery_init_app(app: Flask, task_modules: list[str]) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": 3600},
         imports=task_modules,
-        beat_schedule=app.config.get("CELERY_BEAT_SCHEDULE", {}),
+        beat_schedule=dict(app.config.get("CELERY_BEAT_SCHEDULE", {})),
         timezone="UTC",
     )
     celery_app.conf.update(app.config.get("CELERY", {}))
@@ -47,9 +47,21 @@ def celery_init_app(app: Flask, task_modules: list[str]) -> Celery:
     return celery_app
 
 
+def schedule_task(app: Flask, name: str, task_name: str, every_seconds: float, **kwargs: Any) -> None:
+    """Run the task `task_name` every `every_seconds` under `clickstream beat`."""
+    app.extensions["celery"].conf.beat_schedule[name] = {
+        "task": task_name,
+        "schedule": every_seconds,
+        "kwargs": kwargs,
+    }
+
+
 @task_prerun.connect
-def _bind_task_context(task_id: str | None = None, task: Any = None, **_: Any) -> None:
-    bind_log_context(task_id=task_id or str(uuid.uuid4()), task=getattr(task, "name", None))
+def _bind_task_context(
+    task_id: str | None = None, task: Any = None, kwargs: dict[str, Any] | None = None, **_: Any
+) -> None:
+    shop = (kwargs or {}).get("shop_domain") or (kwargs or {}).get("shop_id")
+    bind_log_context(task_id=task_id or str(uuid.uuid4()), task=getattr(task, "name", None), shop=shop)
 
 
 @task_postrun.connect
