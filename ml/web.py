@@ -7,6 +7,9 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
+
+from shopify_app.core.extensions import db
 
 FORMATS = ("rees46", "uci-shoppers")
 
@@ -39,6 +42,50 @@ def eval_conversion_command(data: Path, fmt: str, epochs: int, quiet: bool) -> N
         raise click.ClickException(str(exc)) from None
 
 
+@click.command("train")
+@click.option(
+    "--shop", "shop_domain", help="The shop's domain; without it, the global model pooled across shops."
+)
+@click.option("--epochs", default=30, show_default=True, help="Most epochs (early stopping ends sooner).")
+@click.option("--rollback", is_flag=True, help="Serve the previous version again instead of training.")
+@with_appcontext
+def train_command(shop_domain: str | None, epochs: int, rollback: bool) -> None:
+    """Train the conversion model of a shop (or the global model) and serve it if it is better."""
+    from ml import training
+    from ml.network import TrainingConfig
+    from shopify_app.core.errors import AppError
+    from shopify_app.core.shops import find_shop
+
+    shop_id = None
+    if shop_domain:
+        shop = find_shop(shop_domain)
+        if shop is None:
+            raise click.ClickException(f"no shop {shop_domain!r} here (check --shop)")
+        shop_id = shop.id
+    try:
+        if rollback:
+            row = training.rollback(shop_id)
+            db.session.commit()
+            click.echo(f"now serving version {row.version}")
+            return
+        row = training.train_model(
+            shop_id, config=TrainingConfig(epochs=epochs), progress=lambda m: click.echo(m, err=True)
+        )
+    except AppError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(json.dumps({"version": row.version, "status": row.status, "metrics": row.metrics}))
+
+
 def init_app(app: Flask) -> None:
-    """Register the conversion commands."""
+    """Register the conversion commands, the live scoring hooks and the retraining schedule."""
+    from ml.live import on_sessions_updated, reply_for
+    from shopify_app.core.hooks import register_hook
+    from shopify_app.core.tasks import schedule_task
+
     app.cli.add_command(eval_conversion_command)
+    app.cli.add_command(train_command)
+    register_hook(app, "sessions_updated", on_sessions_updated)
+    register_hook(app, "ingest_reply", reply_for)
+    schedule_task(app, "retrain-conversion-models", "ml.retrain_when_due", 6 * 60 * 60)
