@@ -39,6 +39,14 @@ def notification_settings(shop: Shop) -> NotificationSettings:
     return NotificationSettings.from_settings((shop.settings or {}).get("notifications"))
 
 
+def update_notification_settings(shop: Shop, changes: dict[str, Any]) -> NotificationSettings:
+    """Apply the merchant's checked changes and save them (SettingsError names a bad field)."""
+    settings = NotificationSettings.validated(changes, notification_settings(shop))
+    shop.settings = {**(shop.settings or {}), "notifications": settings.as_dict()}
+    db.session.commit()
+    return settings
+
+
 def scorer_for(shop_id: int) -> Scorer | None:
     """The serving model of the shop (or the global one), loaded once per version."""
     version = serving_version(shop_id)

@@ -33,6 +33,18 @@ class NotificationSettings:
     holdout_share: float = 0.1
 
     @classmethod
+    def validated(cls, changes: dict[str, Any], current: NotificationSettings) -> NotificationSettings:
+        """`current` with the merchant's `changes`, each checked; SettingsError names a bad field."""
+        values = current.__dict__.copy()
+        for name, raw in changes.items():
+            if name not in values:
+                raise SettingsError(name, f"unknown setting {name!r}")
+            values[name] = _checked(name, raw, values[name])
+        if values["leaving"] >= values["high_intent"]:
+            raise SettingsError("leaving", "the leaving threshold must be below the high-intent threshold")
+        return cls(**values)
+
+    @classmethod
     def from_settings(cls, stored: dict[str, Any] | None) -> NotificationSettings:
         """Settings from the shop's stored JSON, defaults for anything missing or unknown."""
         values: dict[str, Any] = {}
@@ -46,6 +58,42 @@ class NotificationSettings:
         return {
             name: list(value) if isinstance(value, tuple) else value for name, value in self.__dict__.items()
         }
+
+
+class SettingsError(ValueError):
+    """A notification setting the merchant sent that cannot be used."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+PROBABILITIES = ("high_intent", "leaving", "holdout_share")
+
+
+def _checked(name: str, raw: Any, default: Any) -> Any:
+    if isinstance(default, bool):
+        if not isinstance(raw, bool):
+            raise SettingsError(name, f"{name} must be true or false")
+        return raw
+    if isinstance(default, tuple):
+        if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+            raise SettingsError(name, f"{name} must be a list of strings")
+        if name == "kinds" and set(raw) - set(KINDS):
+            raise SettingsError(name, f"kinds must be among {', '.join(KINDS)}")
+        return tuple(raw)
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise SettingsError(name, f"{name} must be a number")
+    if name in PROBABILITIES and not 0 <= raw <= 1:
+        raise SettingsError(name, f"{name} must be between 0 and 1")
+    if name == "holdout_share" and not 0.01 <= raw <= 0.5:
+        raise SettingsError(name, "holdout_share must be between 0.01 and 0.5")
+    if name == "discount_percent" and not 1 <= raw <= 90:
+        raise SettingsError(name, "discount_percent must be between 1 and 90")
+    if raw < 0:
+        raise SettingsError(name, f"{name} must not be negative")
+    return type(default)(raw)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,7 @@ def train_conversion_model(shop_id: int | None = None) -> dict[str, Any]:
     try:
         row = train_model(shop_id)
     except NotEnoughData as exc:
-        db.session.rollback()
         return {"trained": False, "reason": exc.message}
-    db.session.commit()
     return {"trained": True, "version": row.version, "status": row.status}
 
 

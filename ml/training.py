@@ -64,7 +64,9 @@ def model_root() -> Path:
 def train_model(
     shop_id: int | None, *, config: TrainingConfig | None = None, progress: Progress | None = None
 ) -> ModelVersion:
-    """Train a new version for a shop (or the global model when `shop_id` is None) and register it."""
+    """Train a new version for a shop (or the global model when `shop_id` is None) and register it.
+
+    One unit of work: the version row is committed with its files in place."""
     say = progress or (lambda _message: None)
     shop_ids = [shop_id] if shop_id is not None else list(db.session.execute(select(Shop.id)).scalars())
     sessions = _labelled(shop_ids, MAX_TRAINING_SESSIONS)
@@ -101,7 +103,9 @@ def train_model(
         "test_buyers": int(test_y.sum()),
     }
     say(f"test ROC-AUC {lstm_scores['roc_auc']} (baseline {baseline_scores['roc_auc']})")
-    return _register(shop_id, lstm, spec, metrics, len(sessions), config or TrainingConfig())
+    row = _register(shop_id, lstm, spec, metrics, len(sessions), config or TrainingConfig())
+    db.session.commit()
+    return row
 
 
 def _register(
@@ -192,6 +196,7 @@ def rollback(shop_id: int | None) -> ModelVersion:
     current.status = "rolled_back"
     db.session.flush()
     activate(previous)
+    db.session.commit()
     return previous
 
 

@@ -9,8 +9,6 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from shopify_app.core.extensions import db
-
 FORMATS = ("rees46", "uci-shoppers")
 
 
@@ -65,16 +63,13 @@ def train_command(shop_domain: str | None, epochs: int, rollback: bool) -> None:
     try:
         if rollback:
             row = training.rollback(shop_id)
-            db.session.commit()
             click.echo(f"now serving version {row.version}")
             return
         row = training.train_model(
             shop_id, config=TrainingConfig(epochs=epochs), progress=lambda m: click.echo(m, err=True)
         )
     except AppError as exc:
-        db.session.rollback()
         raise click.ClickException(exc.message) from None
-    db.session.commit()
     click.echo(json.dumps({"version": row.version, "status": row.status, "metrics": row.metrics}))
 
 

@@ -6,4 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the admin pages."""
+    """Register the admin pages and APIs."""
+    from shopify_app.admin import experiments
+
+    experiments.init_app(app)
