@@ -7,3 +7,10 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register this package's routes, CLI commands and health probes."""
+    from analytics import ingest, web, writer
+    from analytics.commands import import_events_command
+
+    app.cli.add_command(import_events_command)
+    ingest.init_app(app)
+    writer.init_app(app)
+    web.init_app(app)

@@ -123,18 +123,6 @@ def referrer_class(referrer: str | None, utm_medium: str | None = None, own_host
     return "other"
 
 
-def device_class(user_agent: str | None) -> str:
-    """desktop, mobile, tablet or unknown from a user agent string."""
-    agent = (user_agent or "").lower()
-    if not agent:
-        return "unknown"
-    if "ipad" in agent or "tablet" in agent:
-        return "tablet"
-    if "mobi" in agent or "iphone" in agent or "android" in agent:
-        return "mobile"
-    return "desktop"
-
-
 def _one_hot(row: np.ndarray, start: int, names: Sequence[str], value: str) -> None:
     index = names.index(value) if value in names else len(names) - 1
     row[start + index] = 1.0

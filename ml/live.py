@@ -216,7 +216,9 @@ def on_sessions_updated(shop_id: int, session_ids: list[int]) -> list[dict[str, 
     return decisions
 
 
-def reply_for(shop: Shop, visitor_key: str) -> dict[str, Any] | None:
-    """What the collector adds to its answer for this visitor: a waiting notification, once."""
+def reply_for(shop: Any, visitor_key: str) -> dict[str, Any] | None:
+    """What the collector adds to its answer for this visitor: a waiting notification, once.
+
+    `shop` is the collector's cached reference to the shop (it has `.id` and `.domain`)."""
     payload = delivery.take(shop.id, visitor_key)
     return {"notification": payload} if payload else None

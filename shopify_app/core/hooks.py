@@ -5,7 +5,7 @@ decision to hand back to the tracker, and the writer tells `sessions_updated` ho
 recommendation refresh) which sessions it just committed.
 
 Hooks in use:
-    ingest_reply(shop: Shop, visitor_key: str) -> dict | None     merged into the collector's answer
+    ingest_reply(shop (.id, .domain), visitor_key: str) -> dict | None     merged into the collector's answer
     sessions_updated(shop_id: int, session_ids: list[int]) -> None  after the writer commits
     catalog_changed(shop_id: int, product_ids: list[int]) -> None   after products change
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from analytics.useragents import device_class
 from ml.datasets import read_rees46
 from ml.features import (
     AGGREGATE_NAMES,
@@ -15,7 +16,6 @@ from ml.features import (
     SessionEvent,
     SessionInput,
     aggregate,
-    device_class,
     encode,
     referrer_class,
 )

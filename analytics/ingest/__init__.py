@@ -1,0 +1,88 @@
+"""The collector: `POST /events/` and the seed's single-event routes, with their OpenAPI description."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from shopify_app.core.openapi import error_response, json_response, register_openapi
+
+EVENT_SCHEMA = {
+    "type": "object",
+    "required": ["id", "type", "ts", "visitor_id"],
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "type": {"type": "string", "pattern": "^[a-z][a-z0-9_:.-]{0,63}$"},
+        "ts": {"type": "integer", "description": "client time, epoch milliseconds"},
+        "visitor_id": {"type": "string", "minLength": 1, "maxLength": 64},
+        "customer_id": {"type": "integer", "nullable": True},
+        "url": {"type": "string", "maxLength": 2048, "nullable": True},
+        "referrer": {"type": "string", "maxLength": 2048, "nullable": True},
+        "product_id": {"type": "string", "nullable": True},
+        "props": {"type": "object"},
+    },
+}
+BATCH_SCHEMA = {
+    "type": "object",
+    "required": ["shop", "events"],
+    "properties": {
+        "shop": {"type": "string", "example": "demo-shop.myshopify.com"},
+        "sent_at": {"type": "integer", "description": "client time the batch was sent, epoch ms"},
+        "events": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 100,
+            "items": {"$ref": "#/components/schemas/Event"},
+        },
+    },
+}
+ACCEPTED = {
+    "type": "object",
+    "required": ["accepted"],
+    "properties": {
+        "accepted": {"type": "integer"},
+        "duplicates": {"type": "integer"},
+        "received_at": {"type": "integer"},
+        "ignored": {"type": "string"},
+        "notification": {"type": "object"},
+    },
+}
+
+
+def _operation(summary: str) -> dict[str, Any]:
+    body = {"$ref": "#/components/schemas/EventBatch"}
+    return {
+        "post": {
+            "summary": summary,
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": body}, "text/plain": {"schema": body}},
+            },
+            "responses": {
+                "202": json_response("Accepted (stored, or queued for the writers)", ACCEPTED),
+                "400": error_response("A field is invalid (named in `field`)"),
+                "403": error_response("Origin is not the shop's storefront"),
+                "404": error_response("Unknown or uninstalled shop"),
+                "413": error_response("Body too large"),
+                "429": error_response("Rate limited"),
+                "503": error_response("Ingestion unavailable: retry later"),
+            },
+        }
+    }
+
+
+def init_app(app: Flask) -> None:
+    """Register the collector routes."""
+    from analytics.ingest import views
+
+    app.register_blueprint(views.bp)
+    register_openapi(
+        app,
+        {
+            "/events/": _operation("Send a batch of tracker events"),
+            "/events/add_cart/": _operation("Send one add-to-cart event"),
+            "/events/purchase/": _operation("Send one purchase event"),
+        },
+        schemas={"Event": EVENT_SCHEMA, "EventBatch": BATCH_SCHEMA},
+    )

@@ -1,0 +1,116 @@
+"""Who may send events: known installed shops, their own storefront origins, within rate limits.
+
+Shops are looked up once a minute per process (the collector must not hit MySQL per request).
+Rate limits are fixed one-minute windows in Redis, per client IP and per shop; without Redis
+(the embedded, single-machine default) there is nothing to share them through and none apply.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import redis
+from flask import current_app, g, request
+from sqlalchemy import select
+
+from shopify_app.core.errors import Forbidden, RateLimited, ServiceUnavailable
+from shopify_app.core.extensions import db, get_redis
+from shopify_app.core.models import Shop
+from shopify_app.core.shops import UnknownShop, require_shop_domain
+
+SHOP_CACHE_SECONDS = 60.0
+PER_IP_PER_MINUTE = 1200
+PER_SHOP_PER_MINUTE = 120_000
+
+
+@dataclass(frozen=True)
+class ShopRef:
+    """What the collector needs of a shop."""
+
+    id: int
+    domain: str
+    origins: frozenset[str]
+
+
+_lock = threading.Lock()
+_cache: dict[str, tuple[float, ShopRef | None]] = {}
+
+
+def _origins(shop: Shop) -> frozenset[str]:
+    extra = (shop.settings or {}).get("storefront_origins") or []
+    return frozenset({f"https://{shop.domain}", *(str(o).rstrip("/") for o in extra)})
+
+
+def active_shop(domain: str) -> ShopRef:
+    """The installed shop with this domain (cached), or UnknownShop naming the field."""
+    domain = require_shop_domain(domain)
+    now = time.monotonic()
+    with _lock:
+        cached = _cache.get(domain)
+    if cached is None or cached[0] < now:
+        shop = db.session.execute(select(Shop).where(Shop.domain == domain)).scalar_one_or_none()
+        ref = ShopRef(shop.id, shop.domain, _origins(shop)) if shop is not None and shop.is_active else None
+        cached = (now + SHOP_CACHE_SECONDS, ref)
+        with _lock:
+            _cache[domain] = cached
+    if cached[1] is None:
+        raise UnknownShop(f"{domain} has not installed the app", field="shop")
+    return cached[1]
+
+
+def forget_shop(domain: str) -> None:
+    """Drop a shop from this process's cache (after install or uninstall)."""
+    with _lock:
+        _cache.pop(domain, None)
+
+
+def _own_origin() -> str:
+    parts = urlsplit(current_app.config.get("SHOPIFY_APP_URL") or "")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def check_origin(shop: ShopRef) -> None:
+    """Browsers may send only from the shop's own storefront (or the app's demo storefront)."""
+    origin = request.headers.get("Origin")
+    g.ingest_origins = shop.origins | {_own_origin(), request.host_url.rstrip("/")}
+    if origin and origin.rstrip("/") not in g.ingest_origins:
+        raise Forbidden(f"events for {shop.domain} are not accepted from {origin}", field="shop")
+
+
+def origin_allowed_for_request(origin: str) -> bool:
+    """Whether to echo `origin` in CORS headers (preflights carry no shop: the POST decides)."""
+    allowed = g.get("ingest_origins")
+    return allowed is None or origin.rstrip("/") in allowed
+
+
+def _client_ip() -> str:
+    return request.headers.get("X-Forwarded-For", request.remote_addr or "").split(",")[0].strip()
+
+
+def check_rate(shop: ShopRef) -> None:
+    """Refuse with 429 when this IP or this shop has sent too much this minute."""
+    client = get_redis()
+    if client is None:
+        return
+    window = int(time.time() // 60)
+    per_ip = int(current_app.config.get("INGEST_PER_IP_PER_MINUTE", PER_IP_PER_MINUTE))
+    per_shop = int(current_app.config.get("INGEST_PER_SHOP_PER_MINUTE", PER_SHOP_PER_MINUTE))
+    keys = (f"cs:rl:ip:{_client_ip()}:{window}", f"cs:rl:shop:{shop.id}:{window}")
+    try:
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            pipe.incr(key)
+            pipe.expire(key, 120)
+        ip_count, _, shop_count, _ = pipe.execute()
+    except redis.RedisError:
+        raise ServiceUnavailable(
+            "event ingestion is unavailable; keep the batch and retry", headers={"Retry-After": "5"}
+        ) from None
+    retry = {"Retry-After": str(60 - int(time.time()) % 60)}
+    if ip_count > per_ip:
+        raise RateLimited("too many events from this address; retry later", field="events", headers=retry)
+    if shop_count > per_shop:
+        raise RateLimited("too many events for this shop; retry later", field="shop", headers=retry)

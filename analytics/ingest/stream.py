@@ -1,0 +1,102 @@
+"""The ingest stream: a Redis Stream of checked batches between the collector and the writers.
+
+Each entry holds one batch (`b`, JSON) and its event count (`n`). A counter of events not yet
+stored (`cs:ingest:pending`) goes up when a batch is appended and down when a writer
+acknowledges it, atomically with the acknowledgement, so /healthz can report the backlog.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+
+import redis
+
+STREAM = "cs:ingest"
+GROUP = "writers"
+PENDING = "cs:ingest:pending"
+
+_ACK = """
+local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+if acked == 1 then redis.call('DECRBY', KEYS[2], ARGV[3]) end
+return acked
+"""
+
+
+def append(client: redis.Redis, batch: dict[str, Any]) -> str:
+    """Add a checked batch to the stream; its entry id."""
+    pipe = client.pipeline(transaction=True)
+    pipe.xadd(STREAM, {"b": json.dumps(batch, separators=(",", ":")), "n": len(batch["events"])})
+    pipe.incrby(PENDING, len(batch["events"]))
+    entry_id, _ = pipe.execute()
+    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+
+def ensure_group(client: redis.Redis) -> None:
+    """Create the writers' consumer group (and the stream) if missing."""
+    try:
+        client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+Entry = tuple[str, dict[str, Any], int]
+
+
+def _decode(entries: list[Any]) -> list[Entry]:
+    decoded = []
+    for entry_id, fields in entries:
+        if not fields:
+            continue
+        key = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+        raw = fields.get(b"b") or fields.get("b")
+        count = int(fields.get(b"n") or fields.get("n") or 0)
+        decoded.append((key, json.loads(raw), count))
+    return decoded
+
+
+def read(client: redis.Redis, consumer: str, *, count: int, block_ms: int, pending: bool) -> list[Entry]:
+    """This consumer's own unacknowledged entries (`pending`) or new ones."""
+    response = client.xreadgroup(
+        GROUP, consumer, {STREAM: "0" if pending else ">"}, count=count, block=None if pending else block_ms
+    )
+    if not response:
+        return []
+    streams = cast(list[Any], response)
+    return _decode(streams[0][1])
+
+
+def claim_abandoned(client: redis.Redis, consumer: str, *, idle_ms: int, count: int) -> list[Entry]:
+    """Entries a dead writer read but never acknowledged, taken over by `consumer`."""
+    result = client.xautoclaim(STREAM, GROUP, consumer, min_idle_time=idle_ms, start_id="0-0", count=count)
+    return _decode(result[1])
+
+
+def acknowledge(client: redis.Redis, entries: list[Entry]) -> None:
+    """Mark entries stored (and take their events off the backlog counter)."""
+    script = client.register_script(_ACK)
+    for entry_id, _, count in entries:
+        script(keys=[STREAM, PENDING], args=[GROUP, entry_id, count])
+
+
+def backlog(client: redis.Redis) -> int:
+    """Events accepted by the collector and not yet stored."""
+    return max(int(client.get(PENDING) or 0), 0)
+
+
+def trim_stored(client: redis.Redis) -> None:
+    """Drop entries every writer has acknowledged: those before the oldest unacknowledged or undelivered one."""
+    summary = client.xpending(STREAM, GROUP)
+    if summary and summary.get("pending"):
+        keep_from = summary["min"]
+    else:
+        groups = [g for g in client.xinfo_groups(STREAM) if _text(g.get("name")) == GROUP]
+        if not groups:
+            return
+        keep_from = groups[0]["last-delivered-id"]
+    client.xtrim(STREAM, minid=_text(keep_from), approximate=True)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

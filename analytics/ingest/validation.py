@@ -1,0 +1,164 @@
+"""The event wire format: checking a batch and turning it into what the writer stores.
+
+A batch is `{"shop", "sent_at", "events": [...]}`; every problem is a BadRequest naming the field
+(`events[3].ts`). Client clocks are corrected by the batch's own offset
+(`ts_server = ts_client + (received_at - sent_at)`); a time still in the future is clamped to
+the moment of receipt, one older than `MAX_AGE` is refused (history goes through
+`clickstream import-events`, which passes `max_age=None`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from shopify_app.core.errors import BadRequest
+
+MAX_EVENTS = 100
+MAX_AGE_MS = 7 * 24 * 3600 * 1000
+MAX_PROPS_BYTES = 8 * 1024
+MAX_URL = 2048
+MAX_KEY = 64
+TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_:.-]{0,63}$")
+STANDARD_TYPES = frozenset(
+    {
+        "page_view",
+        "product_view",
+        "collection_view",
+        "search",
+        "add_to_cart",
+        "remove_from_cart",
+        "checkout_started",
+        "purchase",
+        "identify",
+    }
+)
+UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign")
+
+
+def _integer(value: Any, field: str, *, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool):
+        raise BadRequest(f"{field} must be an integer", field=field)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    raise BadRequest(f"{field} must be an integer", field=field)
+
+
+def _text(value: Any, field: str, limit: int, *, required: bool = False) -> str | None:
+    if value is None or value == "":
+        if required:
+            raise BadRequest(f"{field} is required", field=field)
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"{field} must be a string", field=field)
+    if len(value) > limit:
+        raise BadRequest(f"{field} is longer than {limit} characters", field=field)
+    return value
+
+
+def _utm(url: str | None) -> dict[str, str | None]:
+    if not url:
+        return dict.fromkeys(UTM_FIELDS)
+    query = parse_qs(urlsplit(url).query)
+    found: dict[str, str | None] = {}
+    for name in UTM_FIELDS:
+        values = query.get(name)
+        found[name] = values[0][:255] if values else None
+    return found
+
+
+def _props(value: Any, field: str, kind: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRequest(f"{field} must be an object", field=field)
+    if len(json.dumps(value, separators=(",", ":"))) > MAX_PROPS_BYTES:
+        raise BadRequest(f"{field} is larger than {MAX_PROPS_BYTES} bytes", field=field)
+    if kind == "purchase":
+        raw_value = value.get("value")
+        if raw_value is not None and (
+            isinstance(raw_value, bool) or not isinstance(raw_value, int | float | str)
+        ):
+            raise BadRequest(f"{field}.value must be a number", field=f"{field}.value")
+        try:
+            float(raw_value or 0)
+        except ValueError:
+            raise BadRequest(f"{field}.value must be a number", field=f"{field}.value") from None
+        items = value.get("items")
+        if items is not None and not isinstance(items, list):
+            raise BadRequest(f"{field}.items must be a list", field=f"{field}.items")
+    return value
+
+
+def normalize_event(
+    raw: Any, index: int, *, offset_ms: int, received_ms: int, max_age: int | None, clamp: bool = True
+) -> dict[str, Any]:
+    """One checked event with its server time (`ts`) and its client time (`client_ts`)."""
+    where = f"events[{index}]"
+    if not isinstance(raw, dict):
+        raise BadRequest(f"{where} must be an object", field=where)
+    event_id = _text(raw.get("id"), f"{where}.id", 36, required=True)
+    try:
+        uuid.UUID(str(event_id))
+    except ValueError:
+        raise BadRequest(f"{where}.id must be a UUID", field=f"{where}.id") from None
+    kind = _text(raw.get("type"), f"{where}.type", MAX_KEY, required=True)
+    if not TYPE_PATTERN.match(str(kind)):
+        raise BadRequest(
+            f"{where}.type must be lower-case letters, digits and _ : . -", field=f"{where}.type"
+        )
+    client_ts = _integer(raw.get("ts"), f"{where}.ts")
+    assert client_ts is not None
+    ts = client_ts + offset_ms
+    if clamp and ts > received_ms:
+        ts = received_ms
+    if max_age is not None and ts < received_ms - max_age:
+        raise BadRequest(f"{where}.ts is more than {max_age // 86_400_000} days old", field=f"{where}.ts")
+    visitor = _text(raw.get("visitor_id"), f"{where}.visitor_id", MAX_KEY, required=True)
+    product = raw.get("product_id")
+    url = _text(raw.get("url"), f"{where}.url", MAX_URL)
+    event = {
+        "id": str(event_id).lower(),
+        "type": kind,
+        "ts": ts,
+        "client_ts": client_ts,
+        "visitor_id": visitor,
+        "customer_id": _integer(raw.get("customer_id"), f"{where}.customer_id", allow_none=True),
+        "url": url,
+        "referrer": _text(raw.get("referrer"), f"{where}.referrer", MAX_URL),
+        "product_id": _integer(product, f"{where}.product_id", allow_none=True) if product != "" else None,
+        "props": _props(raw.get("props"), f"{where}.props", str(kind)),
+    }
+    event.update(_utm(url))
+    return event
+
+
+def parse_batch(
+    body: Any, *, received_ms: int, max_events: int = MAX_EVENTS, max_age: int | None = MAX_AGE_MS
+) -> tuple[str, list[dict[str, Any]]]:
+    """The shop domain and the checked events of a batch body."""
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object", field="body")
+    shop = _text(body.get("shop"), "shop", 255, required=True)
+    sent_at = _integer(body.get("sent_at", received_ms), "sent_at")
+    assert sent_at is not None
+    events = body.get("events")
+    if not isinstance(events, list) or not events:
+        raise BadRequest("events must be a non-empty list", field="events")
+    if len(events) > max_events:
+        raise BadRequest(f"a batch holds at most {max_events} events", field="events")
+    offset = received_ms - sent_at
+    checked = [
+        normalize_event(raw, index, offset_ms=offset, received_ms=received_ms, max_age=max_age)
+        for index, raw in enumerate(events)
+    ]
+    return str(shop), checked

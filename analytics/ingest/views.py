@@ -1,0 +1,131 @@
+"""The collector: `POST /events/` (and the seed's single-event routes) answering 202 fast.
+
+With Redis the checked batch goes onto the ingest stream and the writers store it; without
+Redis (the embedded default) the same writer code stores it in process before answering.
+Nothing here touches MySQL on the Redis path except the shop lookup, which is cached.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import redis
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from analytics.ingest import limits, stream
+from analytics.ingest.validation import parse_batch
+from analytics.useragents import device_class, is_bot
+from analytics.writer.consumer import announce
+from analytics.writer.store import store_batches
+from shopify_app.core.errors import BadRequest, PayloadTooLarge, ServiceUnavailable
+from shopify_app.core.extensions import get_redis
+from shopify_app.core.hooks import run_hooks
+
+bp = Blueprint("ingest", __name__)
+MAX_BODY = 256 * 1024
+
+
+def _body() -> Any:
+    """The JSON body, sent as application/json or text/plain (no CORS preflight)."""
+    if (request.content_length or 0) > MAX_BODY:
+        raise PayloadTooLarge(f"the body is larger than {MAX_BODY} bytes", field="body")
+    raw = request.get_data(cache=False, as_text=False)
+    if len(raw) > MAX_BODY:
+        raise PayloadTooLarge(f"the body is larger than {MAX_BODY} bytes", field="body")
+    try:
+        return json.loads(raw or b"null")
+    except ValueError:
+        raise BadRequest("the body is not valid JSON", field="body") from None
+
+
+def _reply(shop: limits.ShopRef, events: list[dict[str, Any]], answer: dict[str, Any]) -> dict[str, Any]:
+    for visitor in sorted({e["visitor_id"] for e in events})[:5]:
+        for extra in run_hooks("ingest_reply", shop, visitor):
+            if extra:
+                answer.update(extra)
+    return answer
+
+
+def collect(body: Any) -> tuple[Response, int]:
+    """Check, filter and hand over one batch."""
+    received_ms = int(time.time() * 1000)
+    domain, events = parse_batch(body, received_ms=received_ms)
+    shop = limits.active_shop(domain)
+    limits.check_origin(shop)
+    agent = request.headers.get("User-Agent")
+    if is_bot(agent):
+        return jsonify({"accepted": 0, "ignored": "bot"}), 202
+    limits.check_rate(shop)
+    batch = {"shop_id": shop.id, "shop_domain": shop.domain, "received_at": received_ms,
+             "device": device_class(agent), "events": events}  # fmt: skip
+    client = get_redis()
+    if client is None:
+        result = store_batches([batch])
+        announce(result)
+        answer = {"accepted": result.accepted, "duplicates": result.duplicates, "received_at": received_ms}
+    else:
+        try:
+            stream.append(client, batch)
+        except redis.RedisError:
+            raise ServiceUnavailable(
+                "event ingestion is unavailable; keep the batch and retry", headers={"Retry-After": "5"}
+            ) from None
+        answer = {"accepted": len(events), "received_at": received_ms}
+    return jsonify(_reply(shop, events, answer)), 202
+
+
+@bp.post("/events/")
+def events() -> tuple[Response, int]:
+    """A batch of tracker events."""
+    return collect(_body())
+
+
+def _single(kind: str) -> tuple[Response, int]:
+    body = _body()
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object", field="body")
+    listed = body.get("events")
+    if not isinstance(listed, list) or len(listed) != 1:
+        raise BadRequest("send exactly one event in events", field="events")
+    event = listed[0]
+    if isinstance(event, dict) and event.get("type", kind) != kind:
+        raise BadRequest(f"this route takes {kind} events", field="events[0].type")
+    if isinstance(event, dict):
+        event = {**event, "type": kind}
+    return collect({**body, "events": [event]})
+
+
+@bp.post("/events/add_cart/")
+def add_cart() -> tuple[Response, int]:
+    """One add-to-cart event (the seed's route)."""
+    return _single("add_to_cart")
+
+
+@bp.post("/events/purchase/")
+def purchase() -> tuple[Response, int]:
+    """One purchase event (the seed's route)."""
+    return _single("purchase")
+
+
+@bp.route("/events/", methods=["OPTIONS"])
+@bp.route("/events/add_cart/", methods=["OPTIONS"])
+@bp.route("/events/purchase/", methods=["OPTIONS"])
+def preflight() -> Response:
+    """CORS preflight for trackers that send application/json."""
+    response = current_app.response_class(status=204)
+    response.headers["Access-Control-Allow-Methods"] = "POST"
+    response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+    response.headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+@bp.after_request
+def allow_origin(response: Response) -> Response:
+    """Echo an allowed storefront origin so the browser lets the tracker read the answer."""
+    origin = request.headers.get("Origin")
+    if origin and limits.origin_allowed_for_request(origin):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+    return response

@@ -1,0 +1,34 @@
+"""The writer: stores checked batches; runs as `clickstream worker`'s `writer` process with Redis."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from shopify_app.core.extensions import db, get_redis
+from shopify_app.core.hooks import register_health_probe, register_worker_process
+
+
+def pending_events() -> int:
+    """Events accepted by the collector and not yet stored (0 in embedded mode)."""
+    from analytics.ingest import stream
+
+    client = get_redis()
+    return 0 if client is None else stream.backlog(client)
+
+
+def dead_letters() -> int:
+    """Batches the writer could not store and moved aside."""
+    from analytics.models import DeadLetter
+
+    return int(db.session.execute(select(func.count()).select_from(DeadLetter)).scalar() or 0)
+
+
+def init_app(app: Flask) -> None:
+    """Register the writer process and its health probes."""
+    from analytics.writer.consumer import writer_process
+
+    register_health_probe(app, "pending_events", pending_events)
+    register_health_probe(app, "dead_letters", dead_letters)
+    if app.config.get("REDIS_URL"):
+        register_worker_process(app, "writer", writer_process(app))

@@ -1,0 +1,144 @@
+"""The writer process: reads the ingest stream in a consumer group and stores batches.
+
+Loop: first this consumer's own unacknowledged entries (left by a crash of this same consumer
+name), then entries abandoned by dead writers (XAUTOCLAIM), then new ones. A read of up to
+`READ_COUNT` entries is stored in one transaction and acknowledged only after the commit; a
+crash between commit and acknowledgement re-reads entries whose events are already stored,
+which the idempotent insert turns into no-ops. When a read fails to store, its entries are
+retried one by one: an entry that fails on its own is a poison batch, moved to `dead_letters`
+and acknowledged, so it never blocks the rest. A database that is down is not poison: the
+entries stay pending and the loop waits and retries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+from typing import Any
+
+import redis
+from flask import Flask
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from analytics.ingest import stream
+from analytics.models import DeadLetter
+from analytics.writer.store import StoreResult, store_batches
+from shopify_app.core.extensions import db, get_redis
+from shopify_app.core.hooks import run_hooks
+
+log = logging.getLogger(__name__)
+
+READ_COUNT = 200
+BLOCK_MS = 1000
+CLAIM_IDLE_MS = 30_000
+CLAIM_EVERY_S = 10.0
+RETRY_PAUSE_S = 2.0
+
+
+def consumer_name() -> str:
+    """A name unique to this process (host and pid)."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """True when the database could not be reached (wait and retry, it is not the batch's fault)."""
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
+def announce(result: StoreResult) -> None:
+    """Tell the hooks (scoring, recommendations) which sessions just changed."""
+    for shop_id, session_ids in result.session_ids.items():
+        run_hooks("sessions_updated", shop_id, session_ids)
+
+
+def _dead_letter(entry: stream.Entry, error: BaseException) -> None:
+    entry_id, batch, _ = entry
+    db.session.rollback()
+    db.session.add(
+        DeadLetter(
+            shop_domain=str(batch.get("shop_domain") or batch.get("shop_id")),
+            stream_id=entry_id,
+            payload=json.dumps(batch),
+            error=f"{type(error).__name__}: {error}"[:4000],
+        )
+    )
+    db.session.commit()
+    log.error("moved poison batch %s aside: %s", entry_id, error)
+
+
+def store_entries(client: redis.Redis, entries: list[stream.Entry]) -> int:
+    """Store and acknowledge entries; the number of events newly stored."""
+    if not entries:
+        return 0
+    try:
+        result = store_batches(batch for _, batch, _ in entries)
+    except Exception as exc:
+        if _unavailable(exc):
+            raise
+        if len(entries) == 1:
+            _dead_letter(entries[0], exc)
+            stream.acknowledge(client, entries)
+            return 0
+        return sum(store_entries(client, [entry]) for entry in entries)
+    stream.acknowledge(client, entries)
+    announce(result)
+    return result.accepted
+
+
+def run_once(client: redis.Redis, consumer: str, *, pending: bool, block_ms: int = BLOCK_MS) -> int:
+    """One read-store-acknowledge round; the number of entries handled."""
+    entries = stream.read(client, consumer, count=READ_COUNT, block_ms=block_ms, pending=pending)
+    store_entries(client, entries)
+    return len(entries)
+
+
+def run(app: Flask, *, stop_after_idle: float | None = None) -> None:
+    """The writer loop (until killed, or idle for `stop_after_idle` seconds in tests and imports)."""
+    consumer = consumer_name()
+    with app.app_context():
+        client = get_redis()
+        if client is None:
+            raise RuntimeError("the writer needs REDIS_URL: without Redis events are written in process")
+        stream.ensure_group(client)
+        log.info("writer %s reading %s", consumer, stream.STREAM)
+        last_claim = 0.0
+        idle_since = time.monotonic()
+        while True:
+            try:
+                handled = run_once(client, consumer, pending=True)
+                if time.monotonic() - last_claim > CLAIM_EVERY_S:
+                    last_claim = time.monotonic()
+                    store_entries(
+                        client,
+                        stream.claim_abandoned(client, consumer, idle_ms=CLAIM_IDLE_MS, count=READ_COUNT),
+                    )
+                handled += run_once(client, consumer, pending=False)
+                if handled:
+                    idle_since = time.monotonic()
+                    stream.trim_stored(client)
+                elif stop_after_idle is not None and time.monotonic() - idle_since > stop_after_idle:
+                    return
+            except Exception as exc:
+                db.session.rollback()
+                db.session.remove()
+                if not _unavailable(exc) and not isinstance(exc, redis.ConnectionError):
+                    log.exception("writer round failed; retrying")
+                else:
+                    log.warning("writer waiting for the database or Redis: %s", str(exc).splitlines()[0])
+                time.sleep(RETRY_PAUSE_S)
+            finally:
+                db.session.remove()
+
+
+def writer_process(app: Flask) -> Any:
+    """The target `clickstream worker` runs in its own process."""
+
+    def target() -> None:
+        with app.app_context():
+            db.engine.dispose()  # connections must not be shared with the parent after fork
+        run(app)
+
+    return target
