@@ -15,6 +15,7 @@ import pytest
 import redis as redis_lib
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 from sqlalchemy import text
 
 from tests.support.databases import TestDatabase, make_test_database
@@ -107,7 +108,11 @@ def _app_context(request: pytest.FixtureRequest) -> Iterator[None]:
         transaction = connection.begin()
         original = db.session
         db.session = db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint"}
+            {
+                "bind": connection,
+                "join_transaction_mode": "create_savepoint",
+                "class_": ConnectionBoundSession,
+            }
         )
         try:
             yield
@@ -116,6 +121,19 @@ def _app_context(request: pytest.FixtureRequest) -> Iterator[None]:
             db.session = original
             transaction.rollback()
             connection.close()
+
+
+class ConnectionBoundSession(FlaskSQLAlchemySession):
+    """Flask-SQLAlchemy's session always picks the app's engine; this one keeps the test's connection.
+
+    Without it every `commit()` in the code under test would commit for real, and a test's
+    rows would leak into the next test.
+    """
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None, **kwargs: Any) -> Any:
+        if bind is None and self.bind is not None:
+            return self.bind
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
 
 
 def truncate_all(db: Any) -> None:

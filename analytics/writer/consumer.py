@@ -33,8 +33,7 @@ log = logging.getLogger(__name__)
 
 READ_COUNT = 200
 BLOCK_MS = 1000
-CLAIM_IDLE_MS = 30_000
-CLAIM_EVERY_S = 10.0
+CLAIM_EVERY_S = 1.0
 RETRY_PAUSE_S = 2.0
 
 
@@ -105,6 +104,7 @@ def run(app: Flask, *, stop_after_idle: float | None = None) -> None:
         stream.ensure_group(client)
         log.info("writer %s reading %s", consumer, stream.STREAM)
         last_claim = 0.0
+        claim_idle_ms = int(app.config.get("WRITER_CLAIM_IDLE_SECONDS", 30)) * 1000
         idle_since = time.monotonic()
         while True:
             try:
@@ -113,7 +113,7 @@ def run(app: Flask, *, stop_after_idle: float | None = None) -> None:
                     last_claim = time.monotonic()
                     store_entries(
                         client,
-                        stream.claim_abandoned(client, consumer, idle_ms=CLAIM_IDLE_MS, count=READ_COUNT),
+                        stream.claim_abandoned(client, consumer, idle_ms=claim_idle_ms, count=READ_COUNT),
                     )
                 handled += run_once(client, consumer, pending=False)
                 if handled:

@@ -109,6 +109,7 @@ class Settings:
     secret_key: str = DEFAULT_SECRET_KEY
     token_encryption_key: str | None = None
     session_timeout_minutes: int = 30
+    writer_claim_idle_seconds: int = 30
     log_format: str = "text"
     log_level: str = "INFO"
     host: str = "127.0.0.1"
@@ -158,6 +159,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: str) -
         secret_key=_text(env, "SECRET_KEY", DEFAULT_SECRET_KEY) or DEFAULT_SECRET_KEY,
         token_encryption_key=_text(env, "TOKEN_ENCRYPTION_KEY"),
         session_timeout_minutes=env_int(env, "SESSION_TIMEOUT_MINUTES", 30, minimum=1),
+        writer_claim_idle_seconds=env_int(env, "WRITER_CLAIM_IDLE_SECONDS", 30, minimum=1),
         log_format=env_choice(
             env, "LOG_FORMAT", "json" if profile == "production" else "text", ("json", "text")
         ),
