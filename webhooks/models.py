@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopify_app.core.extensions import db
-from shopify_app.core.types import BigId, Timestamp, utcnow
+from shopify_app.core.types import BigId, JsonDict, Timestamp, utcnow
 
 
 class WebhookDelivery(db.Model):  # type: ignore[name-defined]
@@ -23,5 +24,7 @@ class WebhookDelivery(db.Model):  # type: ignore[name-defined]
     status: Mapped[str] = mapped_column(String(16), default="received")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # The body until it is processed (not sent through the broker or its logs); cleared afterwards.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JsonDict)
     received_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(Timestamp)

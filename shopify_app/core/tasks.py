@@ -5,6 +5,7 @@ Without a broker (the embedded default) tasks run eagerly, in process, through t
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -42,6 +43,8 @@ def celery_init_app(app: Flask, task_modules: list[str]) -> Celery:
         timezone="UTC",
     )
     celery_app.conf.update(app.config.get("CELERY", {}))
+    # Celery logs each task's return value on success; tasks may return personal data (exports).
+    logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

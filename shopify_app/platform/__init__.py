@@ -1,9 +1,109 @@
-"""Shopify platform: install and token exchange, OAuth, GraphQL client, catalog sync."""
+"""Shopify platform: install and token exchange, OAuth, catalog sync, embedded pages, app proxy."""
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import Any
+
+from flask import Blueprint, Flask, jsonify
+
+from shopify_app.core.auth import admin_api, current_shop
+from shopify_app.core.errors import Conflict
+from shopify_app.core.extensions import db
+from shopify_app.core.openapi import error_response, json_response, register_openapi
+
+api = Blueprint("platform_api", __name__)
+
+SYNC_SCHEMA = {
+    "type": "object",
+    "required": ["status", "progress"],
+    "properties": {
+        "status": {"type": "string", "enum": ["never", "queued", "running", "importing", "done", "failed"]},
+        "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+        "error": {"type": "string", "nullable": True},
+        "synced_at": {"type": "string", "format": "date-time", "nullable": True},
+    },
+}
+
+
+def sync_state() -> dict[str, Any]:
+    """What the merchant sees of the current shop's catalog sync."""
+    shop = current_shop()
+    db.session.refresh(shop)  # the sync commits its progress from elsewhere (a worker, a task)
+    return {
+        "status": shop.catalog_sync_status,
+        "progress": shop.catalog_sync_progress,
+        "error": shop.catalog_sync_error,
+        "synced_at": shop.catalog_synced_at.isoformat() + "Z" if shop.catalog_synced_at else None,
+    }
+
+
+@api.get("/api/platform/catalog-sync")
+@admin_api
+def catalog_sync_status() -> Any:
+    """The catalog sync's progress and last error."""
+    return jsonify(sync_state())
+
+
+@api.post("/api/platform/catalog-sync")
+@admin_api
+def start_catalog_sync() -> Any:
+    """Start a full catalog sync now."""
+    from shopify_app.platform.catalog import set_progress
+    from shopify_app.platform.tasks import sync_catalog_task
+
+    shop = current_shop()
+    if shop.catalog_sync_status in {"running", "importing", "queued"}:
+        raise Conflict("a catalog sync is already running")
+    shop_id = shop.id  # read before the commit below expires it
+    set_progress(shop_id, "queued", 0)
+    sync_catalog_task.delay(shop_id)
+    return jsonify(sync_state()), 202
+
+
+def _openapi_paths() -> dict[str, Any]:
+    security: list[dict[str, list[str]]] = [{"sessionToken": []}]
+    unauthorized = error_response("Missing or invalid session token")
+    return {
+        "/api/platform/catalog-sync": {
+            "get": {
+                "summary": "Catalog sync progress",
+                "security": security,
+                "responses": {
+                    "200": json_response("Sync state", {"$ref": "#/components/schemas/CatalogSync"}),
+                    "401": unauthorized,
+                    "403": error_response("Shop not installed"),
+                },
+            },
+            "post": {
+                "summary": "Start a catalog sync",
+                "security": security,
+                "responses": {
+                    "202": json_response("Sync queued", {"$ref": "#/components/schemas/CatalogSync"}),
+                    "401": unauthorized,
+                    "403": error_response("Shop not installed"),
+                    "409": error_response("A sync is already running"),
+                    "502": error_response("Shopify refused or failed"),
+                },
+            },
+        }
+    }
 
 
 def init_app(app: Flask) -> None:
-    """Register install and auth routes (filled by the Shopify platform issue)."""
+    """Register install, OAuth, embedded pages and the catalog sync API."""
+    from shopify_app.platform import embedded, oauth, proxy
+    from shopify_app.standin import standin_command
+
+    app.cli.add_command(standin_command)
+
+    app.register_blueprint(embedded.bp)
+    app.register_blueprint(oauth.bp)
+    app.register_blueprint(proxy.bp)
+    app.register_blueprint(api)
+    app.after_request(embedded.add_frame_ancestors)
+    register_openapi(
+        app,
+        {**_openapi_paths(), **proxy.OPENAPI_PATHS},
+        schemas={"CatalogSync": SYNC_SCHEMA},
+        security_schemes={"sessionToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+    )
