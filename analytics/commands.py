@@ -38,3 +38,26 @@ def import_events_command(file: Path, shop_domain: str, fmt: str, shift_to_now: 
         f"read {result.read} events: stored {result.stored}, already stored {result.duplicates}, "
         f"skipped {result.skipped} unreadable"
     )
+
+
+DEMO_HISTORY = "rees46_2019-Oct_head.csv.gz"
+
+
+def import_demo_history(result: object) -> None:
+    """After `clickstream demo`: the REES46 sample as the demo shop's history, ending now."""
+    from flask import current_app
+
+    from shopify_app.core.extensions import db
+    from shopify_app.core.models import Shop
+
+    path = Path(current_app.config["DATA_DIR"]) / DEMO_HISTORY
+    shop = db.session.get(Shop, getattr(result, "shop_id", None))
+    if shop is None or not path.exists():
+        return
+    newest = last_event_ms(path, "rees46") or 0
+    shift = int(time.time() * 1000) - newest
+    total = max(count_lines(path) - 1, 0)
+    bar = click.progressbar(length=total, label="importing the demo history", file=sys.stderr)
+    with bar:
+        imported = import_events(path, shop.domain, "rees46", shift_ms=shift, progress=bar.update)
+    click.echo(f"demo history: {imported.stored} new events, {imported.duplicates} already there")

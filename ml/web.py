@@ -9,6 +9,8 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from shopify_app.core.errors import AppError
+
 FORMATS = ("rees46", "uci-shoppers")
 
 
@@ -51,7 +53,6 @@ def train_command(shop_domain: str | None, epochs: int, rollback: bool) -> None:
     """Train the conversion model of a shop (or the global model) and serve it if it is better."""
     from ml import training
     from ml.network import TrainingConfig
-    from shopify_app.core.errors import AppError
     from shopify_app.core.shops import find_shop
 
     shop_id = None
@@ -73,14 +74,32 @@ def train_command(shop_domain: str | None, epochs: int, rollback: bool) -> None:
     click.echo(json.dumps({"version": row.version, "status": row.status, "metrics": row.metrics}))
 
 
+def train_demo_model(_result: object) -> None:
+    """After `clickstream demo`: a global model from the demo history, unless one already serves."""
+    from ml import training
+    from ml.network import TrainingConfig
+
+    if training.active_version(None) is not None:
+        return
+    try:
+        row = training.train_model(
+            None, config=TrainingConfig(epochs=8), progress=lambda m: click.echo(m, err=True)
+        )
+    except AppError as exc:
+        click.echo(f"no demo conversion model: {exc.message}", err=True)
+        return
+    click.echo(f"demo conversion model: version {row.version}, ROC-AUC {row.metrics['lstm']['roc_auc']}")
+
+
 def init_app(app: Flask) -> None:
     """Register the conversion commands, the live scoring hooks and the retraining schedule."""
     from ml.live import on_sessions_updated, reply_for
-    from shopify_app.core.hooks import register_hook
+    from shopify_app.core.hooks import register_demo_hook, register_hook
     from shopify_app.core.tasks import schedule_task
 
     app.cli.add_command(eval_conversion_command)
     app.cli.add_command(train_command)
     register_hook(app, "sessions_updated", on_sessions_updated)
     register_hook(app, "ingest_reply", reply_for)
+    register_demo_hook(app, train_demo_model)
     schedule_task(app, "retrain-conversion-models", "ml.retrain_when_due", 6 * 60 * 60)

@@ -140,15 +140,18 @@
   var oopen = XMLHttpRequest.prototype.open, osend = XMLHttpRequest.prototype.send;
   XMLHttpRequest.prototype.open = function (m, url) { /** @type {any} */ (this)._cs = ADD.test(String(url)); return oopen.apply(this, /** @type {any} */ (arguments)); };
   XMLHttpRequest.prototype.send = function (b) { if (/** @type {any} */ (this)._cs) carted(parse(b)); return osend.apply(this, /** @type {any} */ (arguments)); };
-  d.addEventListener("submit", function (ev) {
+  // Last in the bubble phase: a theme that takes the submit over (preventDefault + AJAX) is
+  // already counted through fetch/XHR; only a real form post is counted here.
+  w.addEventListener("submit", function (ev) {
     var f = /** @type {HTMLFormElement} */ (ev.target);
-    if (f && f.action && ADD.test(f.action)) carted(parse(new FormData(f)));
-  }, true);
+    if (!ev.defaultPrevented && f && f.action && ADD.test(f.action)) carted(parse(new FormData(f)));
+  });
 
   function pageEvents() {
     var t = cfg.pageType, q = new URLSearchParams(location.search).get("q");
     if (t === "product" && cfg.productId) track("product_view", {}, { product_id: cfg.productId });
     else if (t === "collection") track("collection_view", { collection_id: cfg.collectionId || null });
+    else if (t === "checkout") track("checkout_started");
     else if (t === "search" || q) track("search", { query: q || "" });
     else track("page_view");
   }
