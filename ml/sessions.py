@@ -16,6 +16,7 @@ from sqlalchemy import select
 from analytics.models import Event, Visitor, VisitSession
 from ml.features import EVENT_TYPES, SessionEvent, SessionInput, referrer_class
 from shopify_app.core.extensions import db
+from shopify_app.core.models import Product
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,9 @@ def load_session_inputs(
         .order_by(Event.session_id, Event.occurred_at, Event.id)
     ).scalars():
         events[event.session_id].append(event)
+    catalog_prices = _catalog_prices(
+        shop_id, {e.product_id for rows in events.values() for e in rows if e.product_id}
+    )
     stored = []
     for visit in sorted(sessions, key=lambda s: s.started_at):
         kept: list[SessionEvent] = []
@@ -91,6 +95,8 @@ def load_session_inputs(
                 break
             kind = event.type if event.type in EVENT_TYPES else "other"
             price, quantity = _price(event.props), _quantity(event.props)
+            if price is None and event.product_id is not None:
+                price = catalog_prices.get(event.product_id)
             kept.append(SessionEvent(kind, event.occurred_at.timestamp(), price, quantity))
             if kind == "add_to_cart":
                 cart_value += (price or 0.0) * quantity
@@ -116,6 +122,18 @@ def load_session_inputs(
             )
         )
     return stored
+
+
+def _catalog_prices(shop_id: int, product_ids: set[int]) -> dict[int, float]:
+    """Catalog prices for events that did not carry one (the tracker sends product ids only)."""
+    if not product_ids:
+        return {}
+    rows = db.session.execute(
+        select(Product.shopify_id, Product.price).where(
+            Product.shop_id == shop_id, Product.shopify_id.in_(product_ids)
+        )
+    )
+    return {shopify_id: float(price) for shopify_id, price in rows if price is not None}
 
 
 def recent_session_ids(shop_id: int | None, limit: int) -> list[int]:

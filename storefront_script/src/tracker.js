@@ -84,6 +84,13 @@
   }
   /** @param {string} id */
   function acknowledge(id) { saveOutbox(outbox().filter(function (b) { return b.id !== id; })); }
+  /** @type {any} */
+  var unread = null;
+  /** Hand the collector's answer (e.g. a notification) to listeners; keep it for a late one. @param {any} reply */
+  function deliver(reply) {
+    if (!listeners.length) { if (reply && reply.notification) unread = reply; return; }
+    listeners.forEach(function (f) { try { f(reply); } catch (e) { /* a listener's bug is its own */ } });
+  }
   /** @param {any} batch */
   function body(batch) { return JSON.stringify({ shop: cfg.shop, sent_at: Date.now(), events: batch.events }); }
 
@@ -99,7 +106,7 @@
         sending = false;
         if (r.status === 429 || r.status >= 500) throw new Error("retry");
         acknowledge(batch.id); backoff = 0;
-        if (r.ok) r.json().then(function (reply) { listeners.forEach(function (f) { try { f(reply); } catch (e) { /* a listener's bug is its own */ } }); }, function () {});
+        if (r.ok) r.json().then(deliver, function () {});
         if (outbox().length) w.setTimeout(flush, 0);
       })
       .catch(function () {
@@ -181,7 +188,7 @@
 
   /** @type {any} */ (w).Clickstream = {
     track: track, flush: flush, visitorId: visitorId, config: cfg,
-    /** @param {(reply: any) => void} f */ onReply: function (f) { listeners.push(f); }
+    /** @param {(reply: any) => void} f */ onReply: function (f) { listeners.push(f); if (unread) { var r = unread; unread = null; deliver(r); } }
   };
   if (cfg.customerId) track("identify", { customer_id: cfg.customerId });
   pageEvents();
