@@ -7,6 +7,7 @@ the process commands (serve, worker, beat) and the demo seed.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import sys
 from pathlib import Path
 
@@ -72,6 +73,10 @@ def serve_command(workers: int | None) -> None:
     run_gunicorn(app, host=host, port=port, workers=workers or 2 * (multiprocessing.cpu_count() or 1))
 
 
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
 @click.command("worker")
 @click.option("--concurrency", type=int, default=2, show_default=True, help="Celery task processes.")
 @click.option(
@@ -82,6 +87,9 @@ def worker_command(concurrency: int, without: tuple[str, ...]) -> None:
     """Run the background workers: Celery tasks and the registered processes (event writer)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     check_services(app)
+    # SIGTERM (systemd, docker stop, a test) must stop the child processes too: turn it into
+    # SystemExit so the `finally` below runs, and the writer children are not left orphaned.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     children = []
     for name, target in app.extensions.get("worker_processes", {}).items():
         if name in without:

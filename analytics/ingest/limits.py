@@ -22,8 +22,6 @@ from shopify_app.core.models import Shop
 from shopify_app.core.shops import UnknownShop, require_shop_domain
 
 SHOP_CACHE_SECONDS = 60.0
-PER_IP_PER_MINUTE = 1200
-PER_SHOP_PER_MINUTE = 120_000
 
 
 @dataclass(frozen=True)
@@ -96,8 +94,8 @@ def check_rate(shop: ShopRef) -> None:
     if client is None:
         return
     window = int(time.time() // 60)
-    per_ip = int(current_app.config.get("INGEST_PER_IP_PER_MINUTE", PER_IP_PER_MINUTE))
-    per_shop = int(current_app.config.get("INGEST_PER_SHOP_PER_MINUTE", PER_SHOP_PER_MINUTE))
+    per_ip = int(current_app.config["INGEST_PER_IP_PER_MINUTE"])
+    per_shop = int(current_app.config["INGEST_PER_SHOP_PER_MINUTE"])
     keys = (f"cs:rl:ip:{_client_ip()}:{window}", f"cs:rl:shop:{shop.id}:{window}")
     try:
         pipe = client.pipeline(transaction=False)

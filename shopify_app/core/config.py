@@ -110,6 +110,8 @@ class Settings:
     token_encryption_key: str | None = None
     session_timeout_minutes: int = 30
     writer_claim_idle_seconds: int = 30
+    ingest_per_ip_per_minute: int = 1200
+    ingest_per_shop_per_minute: int = 120_000
     log_format: str = "text"
     log_level: str = "INFO"
     host: str = "127.0.0.1"
@@ -160,6 +162,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: str) -
         token_encryption_key=_text(env, "TOKEN_ENCRYPTION_KEY"),
         session_timeout_minutes=env_int(env, "SESSION_TIMEOUT_MINUTES", 30, minimum=1),
         writer_claim_idle_seconds=env_int(env, "WRITER_CLAIM_IDLE_SECONDS", 30, minimum=1),
+        ingest_per_ip_per_minute=env_int(env, "INGEST_PER_IP_PER_MINUTE", 1200, minimum=1),
+        ingest_per_shop_per_minute=env_int(env, "INGEST_PER_SHOP_PER_MINUTE", 120_000, minimum=1),
         log_format=env_choice(
             env, "LOG_FORMAT", "json" if profile == "production" else "text", ("json", "text")
         ),

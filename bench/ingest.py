@@ -1,0 +1,254 @@
+"""Ingest benchmark: `python -m bench ingest [--seconds N]`.
+
+1. Accept throughput of `POST /events/` (10-event batches) under gunicorn with Redis, side by
+   side with `/noop` on the same server (the framework's ceiling), driven by wrk.
+2. Writer throughput: events per second landed in MariaDB by two writer processes draining a
+   stream pre-filled with N seconds' worth of events at the 20,000 events/s target.
+3. The naive baseline: one INSERT and COMMIT per event, two processes, same events.
+
+Needs MariaDB on 127.0.0.1:3306, Redis on 6379 and `wrk` (Debian package); uses database
+`clickstream_bench` and Redis db 9, both emptied first.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pymysql
+import redis
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+DB_NAME = "clickstream_bench"
+DB_URL = f"mysql+pymysql://root@127.0.0.1:3306/{DB_NAME}?charset=utf8mb4"
+REDIS_URL = "redis://127.0.0.1:6379/9"
+SHOP = "bench-shop.myshopify.com"
+PORT = 8731
+
+
+def env(**extra: str) -> dict[str, str]:
+    values = {
+        **os.environ,
+        "DATABASE_URL": DB_URL,
+        "REDIS_URL": REDIS_URL,
+        "LOG_LEVEL": "WARNING",
+        "INGEST_PER_IP_PER_MINUTE": "100000000",
+        "INGEST_PER_SHOP_PER_MINUTE": "100000000",
+        "BENCH_SHOP": SHOP,
+    }
+    values.update(extra)
+    return values
+
+
+def setup() -> None:
+    connection = pymysql.connect(host="127.0.0.1", user="root", autocommit=True)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
+        cursor.execute(f"CREATE DATABASE {DB_NAME} CHARACTER SET utf8mb4")
+    connection.close()
+    subprocess.run([BIN / "clickstream", "db", "upgrade"], env=env(), check=True, capture_output=True)
+    code = (
+        "from shopify_app import create_app\n"
+        "from shopify_app.core.extensions import db\n"
+        "from shopify_app.core.models import Shop\n"
+        "from shopify_app.core.types import utcnow\n"
+        "app = create_app()\n"
+        "with app.app_context():\n"
+        f"    db.session.add(Shop(domain='{SHOP}', name='Bench', timezone='UTC', installed_at=utcnow(), settings={{}}))\n"
+        "    db.session.commit()\n"
+    )
+    subprocess.run([sys.executable, "-c", code], env=env(), check=True, cwd=ROOT)
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def wrk(path: str, seconds: int) -> dict[str, float]:
+    """Requests/s and latency percentiles of wrk against `path`."""
+    out = subprocess.run(
+        ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-s", str(ROOT / "bench" / "wrk_events.lua"),
+         f"http://127.0.0.1:{PORT}{path}"],
+        env=env(), capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+
+    def percentile(p: str) -> float:
+        value, unit = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    return {
+        "rps": rate,
+        "p50": percentile("50"),
+        "p99": percentile("99"),
+        "errors": int(non2xx.group(1)) if non2xx else 0,
+    }
+
+
+def accept(seconds: int) -> dict[str, dict[str, float]]:
+    server = subprocess.Popen(
+        [BIN / "gunicorn", "-w", "3", "-b", f"127.0.0.1:{PORT}", "--log-level", "warning", "bench.ingest_app:app"],
+        env=env(), cwd=ROOT,
+    )  # fmt: skip
+    try:
+        time.sleep(4)
+        wrk("/noop", 2)
+        results = {"noop": wrk("/noop", seconds), "events": wrk("/events/", seconds)}
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    return results
+
+
+def prefill(events: int) -> None:
+    """Queue `events` events (10 per batch, 2,000 visitors) straight onto the ingest stream."""
+    sys.path.insert(0, str(ROOT))
+    from analytics.ingest import stream
+
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    stream.ensure_group(client)
+    shop_id = _shop_id()
+    now = int(time.time() * 1000) - 3_600_000
+    pipe = client.pipeline(transaction=False)
+    for number in range(events // 10):
+        batch = {
+            "shop_id": shop_id, "shop_domain": SHOP, "received_at": now, "device": "desktop",
+            "events": [
+                {"id": str(uuid.uuid4()), "type": "product_view", "ts": now + number, "client_ts": now + number,
+                 "visitor_id": f"v-{(number * 10 + i) % 2000}", "customer_id": None, "url": f"https://{SHOP}/products/p",
+                 "referrer": None, "product_id": (number * 7 + i) % 50_000, "props": {"price": 19.5},
+                 "utm_source": None, "utm_medium": None, "utm_campaign": None}
+                for i in range(10)
+            ],
+        }  # fmt: skip
+        pipe.xadd(stream.STREAM, {"b": json.dumps(batch), "n": 10})
+        pipe.incrby(stream.PENDING, 10)
+        if number % 1000 == 999:
+            pipe.execute()
+    pipe.execute()
+
+
+def _shop_id() -> int:
+    connection = pymysql.connect(host="127.0.0.1", user="root", database=DB_NAME)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM shops WHERE domain=%s", (SHOP,))
+        row = cursor.fetchone()
+    connection.close()
+    return int(row[0])
+
+
+def _stored() -> int:
+    connection = pymysql.connect(host="127.0.0.1", user="root", database=DB_NAME)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM events")
+        count = int(cursor.fetchone()[0])
+    connection.close()
+    return count
+
+
+def writer(seconds: int, events: int) -> dict[str, float]:
+    prefill(events)
+    before = _stored()
+    writers = [
+        subprocess.Popen([BIN / "clickstream", "worker", "--without", "tasks"], env=env(), cwd=ROOT,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(2)
+    ]  # fmt: skip
+    started = time.monotonic()
+    samples = []
+    try:
+        while time.monotonic() - started < seconds:
+            time.sleep(5)
+            samples.append((time.monotonic() - started, _stored() - before))
+            if samples[-1][1] >= events:
+                break
+    finally:
+        for process in writers:
+            process.terminate()
+        for process in writers:
+            process.wait(timeout=30)
+    elapsed, landed = samples[-1]
+    backlog = int(redis.Redis.from_url(REDIS_URL).get("cs:ingest:pending") or 0)
+    return {"events": landed, "seconds": elapsed, "rate": landed / elapsed, "backlog_left": backlog}
+
+
+def _naive_worker(count: int, offset: int) -> None:
+    connection = pymysql.connect(host="127.0.0.1", user="root", database=DB_NAME)
+    with connection.cursor() as cursor:
+        for number in range(count):
+            cursor.execute(
+                "INSERT INTO naive_events (event_id, shop, type, visitor, product_id, props, occurred_at) "
+                "VALUES (%s, %s, 'product_view', %s, %s, %s, NOW(6))",
+                (
+                    str(uuid.uuid4()),
+                    SHOP,
+                    f"v-{(offset + number) % 2000}",
+                    number % 50_000,
+                    '{"price": 19.5}',
+                ),
+            )
+            connection.commit()
+    connection.close()
+
+
+def naive(seconds: int) -> dict[str, float]:
+    connection = pymysql.connect(host="127.0.0.1", user="root", database=DB_NAME, autocommit=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE naive_events (id BIGINT AUTO_INCREMENT PRIMARY KEY, event_id CHAR(36) NOT NULL UNIQUE, "
+            "shop VARCHAR(255), type VARCHAR(64), visitor VARCHAR(64), product_id BIGINT, props JSON, occurred_at DATETIME(6))"
+        )
+    per_process = 2500 * seconds // 10
+    started = time.monotonic()
+    processes = [
+        multiprocessing.Process(target=_naive_worker, args=(per_process, i * per_process)) for i in range(2)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    elapsed = time.monotonic() - started
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM naive_events")
+        landed = int(cursor.fetchone()[0])
+    connection.close()
+    return {"events": landed, "seconds": elapsed, "rate": landed / elapsed}
+
+
+def main(argv: list[str]) -> None:
+    seconds = int(argv[argv.index("--seconds") + 1]) if "--seconds" in argv else 60
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install wrk")
+    print(f"setting up {DB_NAME} ...", file=sys.stderr)
+    setup()
+    print("accept throughput (wrk, 10-event batches) ...", file=sys.stderr)
+    accepted = accept(min(seconds, 20))
+    print("writer throughput ...", file=sys.stderr)
+    landed = writer(seconds, events=20_000 * seconds)
+    print("naive one-insert-per-event ...", file=sys.stderr)
+    plain = naive(min(seconds, 20))
+    noop, events = accepted["noop"], accepted["events"]
+    print("| measurement | ours | baseline | ratio |")
+    print("|---|---|---|---|")
+    print(
+        f"| accept: requests/s (10 events each) | {events['rps']:,.0f} ({events['rps'] * 10:,.0f} events/s) "
+        f"| {noop['rps']:,.0f} (no-op endpoint) | {events['rps'] / noop['rps']:.0%} of the ceiling |"
+    )
+    print(
+        f"| accept: p50 / p99 latency | {events['p50']:.2f} / {events['p99']:.2f} ms | {noop['p50']:.2f} / {noop['p99']:.2f} ms | |"
+    )
+    print(f"| accept: non-2xx answers | {events['errors']} | {noop['errors']} | |")
+    print(
+        f"| landed in MariaDB: events/s (2 writers, {landed['events']:,.0f} events in {landed['seconds']:.0f} s) "
+        f"| {landed['rate']:,.0f} | {plain['rate']:,.0f} (one INSERT+COMMIT per event, 2 processes) "
+        f"| {landed['rate'] / plain['rate']:.1f}x |"
+    )
+    print(f"| backlog left when the measurement ended | {landed['backlog_left']:,} events | | |")
