@@ -1,8 +1,9 @@
 """Who may send events: known installed shops, their own storefront origins, within rate limits.
 
 Shops are looked up once a minute per process (the collector must not hit MySQL per request).
-Rate limits are fixed one-minute windows in Redis, per client IP and per shop; without Redis
-(the embedded, single-machine default) there is nothing to share them through and none apply.
+Rate limits are fixed one-minute windows in Redis, per client IP and per shop, checked in the
+same Redis round trip that appends the batch; without Redis (the embedded, single-machine
+default) there is nothing to share them through and none apply.
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import redis
 from flask import current_app, g, request
 from sqlalchemy import select
 
+from analytics.ingest import stream
 from shopify_app.core.errors import Forbidden, RateLimited, ServiceUnavailable
-from shopify_app.core.extensions import db, get_redis
+from shopify_app.core.extensions import db
 from shopify_app.core.models import Shop
 from shopify_app.core.shops import UnknownShop, require_shop_domain
 
@@ -88,27 +91,24 @@ def _client_ip() -> str:
     return request.headers.get("X-Forwarded-For", request.remote_addr or "").split(",")[0].strip()
 
 
-def check_rate(shop: ShopRef) -> None:
-    """Refuse with 429 when this IP or this shop has sent too much this minute."""
-    client = get_redis()
-    if client is None:
-        return
+def admit_batch(client: redis.Redis, shop: ShopRef, batch: dict[str, Any]) -> None:
+    """Append the batch to the ingest stream unless this IP or shop is over its per-minute limit (429)."""
     window = int(time.time() // 60)
-    per_ip = int(current_app.config["INGEST_PER_IP_PER_MINUTE"])
-    per_shop = int(current_app.config["INGEST_PER_SHOP_PER_MINUTE"])
-    keys = (f"cs:rl:ip:{_client_ip()}:{window}", f"cs:rl:shop:{shop.id}:{window}")
     try:
-        pipe = client.pipeline(transaction=False)
-        for key in keys:
-            pipe.incr(key)
-            pipe.expire(key, 120)
-        ip_count, _, shop_count, _ = pipe.execute()
+        verdict = stream.admit(
+            client,
+            batch,
+            ip_key=f"cs:rl:ip:{_client_ip()}:{window}",
+            shop_key=f"cs:rl:shop:{shop.id}:{window}",
+            per_ip=int(current_app.config["INGEST_PER_IP_PER_MINUTE"]),
+            per_shop=int(current_app.config["INGEST_PER_SHOP_PER_MINUTE"]),
+        )
     except redis.RedisError:
         raise ServiceUnavailable(
             "event ingestion is unavailable; keep the batch and retry", headers={"Retry-After": "5"}
         ) from None
     retry = {"Retry-After": str(60 - int(time.time()) % 60)}
-    if ip_count > per_ip:
+    if verdict == stream.IP_LIMITED:
         raise RateLimited("too many events from this address; retry later", field="events", headers=retry)
-    if shop_count > per_shop:
+    if verdict == stream.SHOP_LIMITED:
         raise RateLimited("too many events for this shop; retry later", field="shop", headers=retry)

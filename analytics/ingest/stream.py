@@ -23,6 +23,34 @@ return acked
 """
 
 
+# One round trip for the collector: count this request against both rate limits and, only when
+# both are under their limit, append the batch and raise the backlog counter.
+_ADMIT = """
+local ip = redis.call('INCR', KEYS[1])
+if ip == 1 then redis.call('EXPIRE', KEYS[1], 120) end
+local shop = redis.call('INCR', KEYS[2])
+if shop == 1 then redis.call('EXPIRE', KEYS[2], 120) end
+if ip > tonumber(ARGV[1]) then return -1 end
+if shop > tonumber(ARGV[2]) then return -2 end
+redis.call('XADD', KEYS[3], '*', 'b', ARGV[3], 'n', ARGV[4])
+redis.call('INCRBY', KEYS[4], ARGV[4])
+return 1
+"""
+IP_LIMITED = -1
+SHOP_LIMITED = -2
+
+
+def admit(
+    client: redis.Redis, batch: dict[str, Any], *, ip_key: str, shop_key: str, per_ip: int, per_shop: int
+) -> int:
+    """Count the request against its limits and append the batch if allowed: 1, or a *_LIMITED code."""
+    script = client.register_script(_ADMIT)
+    body = json.dumps(batch, separators=(",", ":"))
+    return int(
+        script(keys=[ip_key, shop_key, STREAM, PENDING], args=[per_ip, per_shop, body, len(batch["events"])])
+    )
+
+
 def append(client: redis.Redis, batch: dict[str, Any]) -> str:
     """Add a checked batch to the stream; its entry id."""
     pipe = client.pipeline(transaction=True)

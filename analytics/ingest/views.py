@@ -11,15 +11,14 @@ import json
 import time
 from typing import Any
 
-import redis
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from analytics.ingest import limits, stream
+from analytics.ingest import limits
 from analytics.ingest.validation import parse_batch
 from analytics.useragents import device_class, is_bot
 from analytics.writer.consumer import announce
 from analytics.writer.store import store_batches
-from shopify_app.core.errors import BadRequest, PayloadTooLarge, ServiceUnavailable
+from shopify_app.core.errors import BadRequest, PayloadTooLarge
 from shopify_app.core.extensions import get_redis
 from shopify_app.core.hooks import run_hooks
 
@@ -57,7 +56,6 @@ def collect(body: Any) -> tuple[Response, int]:
     agent = request.headers.get("User-Agent")
     if is_bot(agent):
         return jsonify({"accepted": 0, "ignored": "bot"}), 202
-    limits.check_rate(shop)
     batch = {"shop_id": shop.id, "shop_domain": shop.domain, "received_at": received_ms,
              "device": device_class(agent), "events": events}  # fmt: skip
     client = get_redis()
@@ -66,12 +64,7 @@ def collect(body: Any) -> tuple[Response, int]:
         announce(result)
         answer = {"accepted": result.accepted, "duplicates": result.duplicates, "received_at": received_ms}
     else:
-        try:
-            stream.append(client, batch)
-        except redis.RedisError:
-            raise ServiceUnavailable(
-                "event ingestion is unavailable; keep the batch and retry", headers={"Retry-After": "5"}
-            ) from None
+        limits.admit_batch(client, shop, batch)
         answer = {"accepted": len(events), "received_at": received_ms}
     return jsonify(_reply(shop, events, answer)), 202
 

@@ -143,3 +143,18 @@ def test_redis_down_means_503_and_nothing_is_lost_from_the_tracker(make_app: Any
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert response.get_json()["error"] == "unavailable"
+
+
+def test_rate_limits_answer_429_and_queue_nothing_more(
+    make_app: Any, shop_domain: str, redis_url: str
+) -> None:
+    app = make_app(ENV={"REDIS_URL": redis_url, "INGEST_PER_IP_PER_MINUTE": "2"})
+    client = app.test_client()
+    answers = [
+        client.post("/events/", json=_batch(shop_domain, 4), headers={"User-Agent": BROWSER})
+        for _ in range(3)
+    ]
+    assert [a.status_code for a in answers] == [202, 202, 429]
+    assert answers[2].get_json()["field"] == "events"
+    assert int(answers[2].headers["Retry-After"]) <= 60
+    assert stream.backlog(redis_lib.Redis.from_url(redis_url)) == 8, "only the admitted batches are queued"
