@@ -113,9 +113,9 @@ def test_the_treatment_sees_a_cart_reminder_and_the_holdout_sees_nothing(storefr
     db.session.remove()
     arms = dict(
         db.session.execute(
-            select(Visitor.visitor_key, ExperimentAssignment.arm).join(
-                Visitor, Visitor.id == ExperimentAssignment.visitor_id
-            )
+            select(Visitor.visitor_key, ExperimentAssignment.arm)
+            .join(Visitor, Visitor.id == ExperimentAssignment.visitor_id)
+            .where(Visitor.visitor_key.in_([treated, held]))
         ).all()
     )
     assert arms == {treated: "treatment", held: "holdout"}, "both exposures are recorded"
