@@ -16,11 +16,46 @@ from ml.live import notification_settings, update_notification_settings
 from ml.rules import NotificationSettings, SettingsError
 from ml.tasks import train_conversion_model
 from ml.training import rollback, serving_version
+from shopify_app.admin.session import NeedsBounce
 from shopify_app.core.auth import admin_api, current_shop
 from shopify_app.core.errors import BadRequest, NotFound
 from shopify_app.core.openapi import error_response, json_response, register_openapi
 
-bp = Blueprint("admin_experiments", __name__)
+bp = Blueprint("admin_experiments", __name__, template_folder="templates")
+
+
+@bp.errorhandler(NeedsBounce)
+def _bounce(error: NeedsBounce) -> Response:
+    return error.response
+
+
+@bp.get("/admin/experiments")
+def experiments_page() -> Response:
+    """Experiment results for the merchant: per-arm conversion and the uplift with its interval."""
+    from shopify_app.admin.pages import render_admin_page
+    from shopify_app.admin.session import page_session
+
+    shop, token = page_session()
+    results = [experiment_results(e) for e in shop_experiments(shop.id)]
+    return render_admin_page("admin/experiments.html", "experiments", shop, token, experiments=results)
+
+
+@bp.get("/admin/notifications")
+def notifications_page() -> Response:
+    """The notification settings and the model scoring the shop."""
+    from shopify_app.admin.pages import render_admin_page
+    from shopify_app.admin.session import page_session
+
+    shop, token = page_session()
+    settings = notification_settings(shop).as_dict()
+    return render_admin_page(
+        "admin/notifications.html",
+        "notifications",
+        shop,
+        token,
+        settings=settings,
+        model=_model_summary(shop.id),
+    )
 
 
 @bp.get("/admin/api/experiments")

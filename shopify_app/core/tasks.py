@@ -11,7 +11,7 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.signals import task_postrun, task_prerun
-from flask import Flask
+from flask import Flask, appcontext_pushed
 
 from shopify_app.core.logging import bind_log_context, clear_log_context
 
@@ -47,6 +47,9 @@ def celery_init_app(app: Flask, task_modules: list[str]) -> Celery:
     logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
     celery_app.set_default()
     app.extensions["celery"] = celery_app
+    # `shared_task`s go to the default Celery app; with several Flask apps in one process (tests,
+    # the bench) each app context makes its own Celery app the default, so tasks never cross apps.
+    appcontext_pushed.connect(_make_default, app, weak=False)
     return celery_app
 
 
@@ -57,6 +60,12 @@ def schedule_task(app: Flask, name: str, task_name: str, every_seconds: float, *
         "schedule": every_seconds,
         "kwargs": kwargs,
     }
+
+
+def _make_default(app: Flask, **_: Any) -> None:
+    celery_app = app.extensions["celery"]
+    celery_app.set_default()
+    celery_app.set_current()
 
 
 @task_prerun.connect

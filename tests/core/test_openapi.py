@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 # Pages for people (HTML), static files and the CLI-only dev server are not part of the API.
-NOT_API = re.compile(r"^/($|static/|demo/store|admin(/|$)(?!api/)|auth/|bounce)")
+NOT_API = re.compile(r"^/($|static/|storefront/|demo/store|admin(/|$)(?!api/)|auth/|bounce)")
 
 
 EXAMPLES_PER_OPERATION = 10

@@ -15,6 +15,8 @@ from tests.pipeline.independent import rees46_counts
 from tests.pipeline.stored import stored_counts
 
 SAMPLE = SHARED / "data" / "rees46_2019-Oct_head.csv.gz"
+# The CLI and the collector commit for real; the committed marker empties the tables afterwards.
+pytestmark = pytest.mark.committed
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
 
 

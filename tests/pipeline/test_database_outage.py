@@ -27,7 +27,7 @@ from tests.pipeline.test_counts import BROWSER
 from tests.support.databases import upgrade
 from tests.support.processes import clickstream, free_port, process_env, wait_until
 
-pytestmark = [pytest.mark.redis, pytest.mark.slow]
+pytestmark = [pytest.mark.fault, pytest.mark.redis, pytest.mark.slow]
 OUTAGE_SECONDS = 30
 DOMAIN = "outage-shop.myshopify.com"
 

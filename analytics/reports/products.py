@@ -1,0 +1,125 @@
+"""Product analytics: views, unique visitors, carts, purchases and revenue per product.
+
+Views, carts, purchases and revenue come from the daily product rollup (product_view,
+add_to_cart and purchase events of the product; revenue of purchased lines). Unique visitors
+are distinct visitors with a product_view of the product in the period, from raw events.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import distinct, func, select
+
+from analytics.models import DailyProductMetric, Event
+from analytics.reports.period import Period, ratio
+from analytics.reports.sql import as_float, as_int, reader
+from shopify_app.core.models import Product
+
+SORTS = ("views", "unique_visitors", "carts", "purchases", "revenue", "view_to_cart", "cart_to_purchase")
+MAX_PAGE_SIZE = 250
+
+
+def product_visits(
+    shop_id: int,
+    period: Period,
+    *,
+    sort: str = "views",
+    descending: bool = True,
+    page: int = 1,
+    per_page: int = 20,
+) -> dict[str, Any]:
+    """One page of products ranked by `sort`, with the total number of products that had activity."""
+    session = reader()
+    views = func.sum(DailyProductMetric.views)
+    carts = func.sum(DailyProductMetric.carts)
+    purchases = func.sum(DailyProductMetric.purchases)
+    revenue = func.sum(DailyProductMetric.revenue)
+    where = (DailyProductMetric.shop_id == shop_id, DailyProductMetric.day.between(period.start, period.end))
+    total = as_int(
+        session.execute(select(func.count(distinct(DailyProductMetric.product_id))).where(*where)).scalar()
+    )
+    query = (
+        select(DailyProductMetric.product_id, views, carts, purchases, revenue)
+        .where(*where)
+        .group_by(DailyProductMetric.product_id)
+    )
+    in_sql: dict[str, Any] = {"views": views, "carts": carts, "purchases": purchases, "revenue": revenue}
+    offset = (page - 1) * per_page
+    if sort in in_sql:
+        order = in_sql[sort].desc() if descending else in_sql[sort].asc()
+        query = query.order_by(order, DailyProductMetric.product_id).limit(per_page).offset(offset)
+        rows = [_row(*row) for row in session.execute(query)]
+        _add_unique_visitors(shop_id, period, rows)
+    else:
+        rows = [_row(*row) for row in session.execute(query)]
+        _add_unique_visitors(shop_id, period, rows)
+        rows.sort(key=lambda row: (-row[sort] if descending else row[sort], row["product_id"]))
+        rows = rows[offset : offset + per_page]
+    _add_titles(shop_id, rows)
+    return {
+        "products": rows,
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "sort": sort,
+        "order": "desc" if descending else "asc",
+    }
+
+
+def _row(product_id: int, views: Any, carts: Any, purchases: Any, revenue: Any) -> dict[str, Any]:
+    views, carts, purchases = as_int(views), as_int(carts), as_int(purchases)
+    return {
+        "product_id": int(product_id),
+        "title": None,
+        "views": views,
+        "unique_visitors": 0,
+        "carts": carts,
+        "purchases": purchases,
+        "revenue": as_float(revenue),
+        "view_to_cart": ratio(carts, views),
+        "cart_to_purchase": ratio(purchases, carts),
+    }
+
+
+def _add_unique_visitors(shop_id: int, period: Period, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    since, until = period.utc_bounds()
+    ids = [row["product_id"] for row in rows]
+    counts: dict[int, int] = {}
+    for chunk_start in range(0, len(ids), 1000):
+        chunk = ids[chunk_start : chunk_start + 1000]
+        query = (
+            select(Event.product_id, func.count(distinct(Event.visitor_id)))
+            .where(
+                Event.shop_id == shop_id,
+                Event.product_id.in_(chunk),
+                Event.occurred_at >= since,
+                Event.occurred_at < until,
+                Event.type == "product_view",
+            )
+            .group_by(Event.product_id)
+        )
+        counts.update(
+            {int(product_id): int(n) for product_id, n in reader().execute(query) if product_id is not None}
+        )
+    for row in rows:
+        row["unique_visitors"] = counts.get(row["product_id"], 0)
+
+
+def _add_titles(shop_id: int, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    ids = [row["product_id"] for row in rows]
+    titles = dict(
+        reader()
+        .execute(
+            select(Product.shopify_id, Product.title).where(
+                Product.shop_id == shop_id, Product.shopify_id.in_(ids)
+            )
+        )
+        .all()
+    )
+    for row in rows:
+        row["title"] = titles.get(row["product_id"])

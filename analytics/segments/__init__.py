@@ -1,0 +1,1 @@
+"""Segments: identified customers, saved behavioural segments, CSV export and Shopify tag sync."""
