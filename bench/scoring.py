@@ -15,8 +15,8 @@ from tempfile import TemporaryDirectory
 import numpy as np
 
 from ml.datasets import read_rees46
-from ml.evaluation import time_split, training_prefixes
-from ml.features import FeatureSpec, encode, encode_many
+from ml.evaluation import prepare_training, time_split
+from ml.features import encode
 from ml.network import TrainingConfig, train_lstm
 from ml.scorer import Scorer, export_weights
 
@@ -31,17 +31,9 @@ def _percentiles(samples: list[float]) -> tuple[float, float, float]:
 def main(argv: list[str]) -> None:
     sessions = read_rees46(DATA)
     train, test = time_split(sessions)
-    fit, valid = time_split(train, 0.2)
-    spec = FeatureSpec.fit([s.session for s in fit])
-    fit_inputs, fit_y = training_prefixes(fit)
-    valid_inputs, valid_y = training_prefixes(valid)
-    model = train_lstm(
-        encode_many(fit_inputs, spec),
-        fit_y,
-        encode_many(valid_inputs, spec),
-        valid_y,
-        TrainingConfig(epochs=5),
-    )
+    data = prepare_training(train)
+    spec = data.spec
+    model = train_lstm(data.fit_x, data.fit_y, data.valid_x, data.valid_y, TrainingConfig(epochs=5))
     live = [s.session for s in test][:2000]
     with TemporaryDirectory() as folder:
         export_weights(model, spec, Path(folder))

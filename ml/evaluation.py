@@ -10,7 +10,7 @@ sequences), 5-fold stratified cross-validation, no resampling.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,26 @@ def time_split(
     return ordered[:cut], ordered[cut:]
 
 
+@dataclass(frozen=True)
+class TrainingData:
+    """Encoded training prefixes: the older part fits, the newest fifth validates (early stopping)."""
+
+    spec: FeatureSpec
+    fit_x: np.ndarray
+    fit_y: np.ndarray
+    valid_x: np.ndarray
+    valid_y: np.ndarray
+
+
+def prepare_training(train: Sequence[LabelledSession]) -> TrainingData:
+    """Split training sessions by time, learn the feature spec, encode every prefix."""
+    fit, valid = time_split(train, VALID_SHARE)
+    spec = FeatureSpec.fit([s.session for s in fit])
+    fit_inputs, fit_y = training_prefixes(fit)
+    valid_inputs, valid_y = training_prefixes(valid)
+    return TrainingData(spec, encode_many(fit_inputs, spec), fit_y, encode_many(valid_inputs, spec), valid_y)
+
+
 def evaluate_rees46(
     path: Path, *, config: TrainingConfig | None = None, progress: Progress | None = None
 ) -> Iterator[dict[str, Any]]:
@@ -80,12 +100,9 @@ def evaluate_rees46(
     sessions = read_rees46(path)
     say(f"{len(sessions)} sessions, {sum(s.bought for s in sessions)} with a purchase")
     train, test = time_split(sessions)
-    fit, valid = time_split(train, VALID_SHARE)
-    spec = FeatureSpec.fit([s.session for s in fit])
-    fit_inputs, fit_y = training_prefixes(fit)
-    valid_inputs, valid_y = training_prefixes(valid)
-    fit_x, valid_x = encode_many(fit_inputs, spec), encode_many(valid_inputs, spec)
-    say(f"training the LSTM on {len(fit_inputs)} prefixes")
+    data = prepare_training(train)
+    spec, fit_x, fit_y, valid_x, valid_y = data.spec, data.fit_x, data.fit_y, data.valid_x, data.valid_y
+    say(f"training the LSTM on {len(fit_x)} prefixes")
     lstm = train_lstm(
         fit_x, fit_y, valid_x, valid_y, config, on_epoch=lambda e, logs: say(f"epoch {e + 1}: {logs}")
     )

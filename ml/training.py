@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from analytics.models import VisitSession
 from ml.datasets import LabelledSession
-from ml.evaluation import VALID_SHARE, score, time_split, training_prefixes
+from ml.evaluation import prepare_training, score, time_split
 from ml.features import FeatureSpec, aggregate, encode_many
 from ml.models import ModelVersion
 from ml.network import TrainingConfig, predict_baseline, predict_lstm, train_baseline, train_lstm
@@ -77,12 +77,9 @@ def train_model(
             f"need at least {MIN_SESSIONS} sessions and {MIN_BUYERS} buyers to train; have {len(sessions)} and {buyers}"
         )
     train, test = time_split(sessions)
-    fit, valid = time_split(train, VALID_SHARE)
-    spec = FeatureSpec.fit([s.session for s in fit])
-    fit_inputs, fit_y = training_prefixes(fit)
-    valid_inputs, valid_y = training_prefixes(valid)
-    fit_x, valid_x = encode_many(fit_inputs, spec), encode_many(valid_inputs, spec)
-    say(f"training on {len(fit_inputs)} session prefixes")
+    data = prepare_training(train)
+    spec, fit_x, fit_y, valid_x, valid_y = data.spec, data.fit_x, data.fit_y, data.valid_x, data.valid_y
+    say(f"training on {len(fit_x)} session prefixes")
     lstm = train_lstm(
         fit_x,
         fit_y,
