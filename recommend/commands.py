@@ -1,11 +1,14 @@
-"""Command line of the recommend package: `clickstream eval-recs`."""
+"""Command line of the recommend package: `clickstream eval-recs` and `clickstream refresh-recommendations`."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+from typing import Any
 
 import click
+from flask.cli import with_appcontext
 
 from recommend.evaluation import evaluate
 from recommend.sknn import WEIGHTINGS, SessionKNNConfig
@@ -37,3 +40,37 @@ def eval_recs_command(
         raise click.ClickException(str(exc)) from None
     for result in results:
         click.echo(json.dumps(result))
+
+
+def _feed_with_progress(shop_id: int, label: str) -> int:
+    from recommend.feed import rebuild
+
+    bar = click.progressbar(length=1, label=label, file=sys.stderr)
+    with bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        return rebuild(shop_id, progress)
+
+
+@click.command("refresh-recommendations")
+@click.option("--shop", "shop_domain", required=True, help="The shop's myshopify domain.")
+@with_appcontext
+def refresh_recommendations_command(shop_domain: str) -> None:
+    """Feed every stored session of a shop to its recommenders (after `import-events`)."""
+    from shopify_app.core.shops import find_shop
+
+    shop = find_shop(shop_domain)
+    if shop is None:
+        raise click.ClickException(f"no shop {shop_domain!r} here (check --shop)")
+    fed = _feed_with_progress(shop.id, f"feeding {shop.domain}'s sessions")
+    click.echo(json.dumps({"shop": shop.domain, "sessions_with_products": fed}))
+
+
+def feed_demo_history(result: Any) -> None:
+    """After `clickstream demo`: the imported history feeds the demo shop's widgets."""
+    shop_id = getattr(result, "shop_id", None)
+    if shop_id is not None:
+        _feed_with_progress(shop_id, "feeding the demo shop's recommendations")

@@ -1,1 +1,22 @@
-"""Celery tasks of recommend."""
+"""Celery tasks of recommend: feeding the session trails the widgets learn from."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from shopify_app.core.extensions import db
+
+
+@shared_task(name="recommend.feed_sessions", ignore_result=True, acks_late=True)
+def feed_sessions_task(shop_id: int, session_ids: list[int]) -> int:
+    """Upsert the product trails of sessions the writer just stored."""
+    from recommend.feed import feed_sessions
+
+    fed = feed_sessions(shop_id, session_ids)
+    db.session.commit()
+    return fed
+
+
+def on_sessions_updated(shop_id: int, session_ids: list[int]) -> None:
+    """The writer's `sessions_updated` hook: hand the sessions to a worker (in process when embedded)."""
+    feed_sessions_task.delay(shop_id, list(session_ids))

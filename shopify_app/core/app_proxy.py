@@ -29,18 +29,28 @@ def app_proxy_signature(secret: str, pairs: Iterable[tuple[str, str]]) -> str:
     return hmac.new(secret.encode(), app_proxy_message(pairs).encode(), hashlib.sha256).hexdigest()
 
 
-def is_signed_app_proxy_query(
-    pairs: Sequence[tuple[str, str]], secrets: Sequence[str], *, now: float | None = None
-) -> bool:
-    """True when one of `secrets` made the query's `signature` and its `timestamp` is fresh."""
-    given = next((value for key, value in pairs if key == "signature"), "")
-    raw_time = next((value for key, value in pairs if key == "timestamp"), "")
-    if not given or not raw_time.isdigit():
+def timestamp_is_fresh(pairs: Sequence[tuple[str, str]], *, now: float | None = None) -> bool:
+    """True when the query's `timestamp` is within the tolerance of now (replay protection)."""
+    raw = next((value for key, value in pairs if key == "timestamp"), "")
+    if not raw.isdigit():
         return False
     current = time.time() if now is None else now
-    if abs(current - int(raw_time)) > TIMESTAMP_TOLERANCE_SECONDS:
+    return abs(current - int(raw)) <= TIMESTAMP_TOLERANCE_SECONDS
+
+
+def app_proxy_signature_matches(pairs: Sequence[tuple[str, str]], secrets: Sequence[str]) -> bool:
+    """True when one of `secrets` made the query's `signature` (constant-time compare)."""
+    given = next((value for key, value in pairs if key == "signature"), "")
+    if not given:
         return False
     found = False
     for secret in secrets:
         found |= hmac.compare_digest(app_proxy_signature(secret, pairs).encode(), given.encode())
     return found
+
+
+def is_signed_app_proxy_query(
+    pairs: Sequence[tuple[str, str]], secrets: Sequence[str], *, now: float | None = None
+) -> bool:
+    """True when one of `secrets` made the query's `signature` and its `timestamp` is fresh."""
+    return app_proxy_signature_matches(pairs, secrets) and timestamp_is_fresh(pairs, now=now)

@@ -112,6 +112,7 @@ class Settings:
     writer_claim_idle_seconds: int = 30
     ingest_per_ip_per_minute: int = 1200
     ingest_per_shop_per_minute: int = 120_000
+    recommendations_refresh_seconds: int = 10
     log_format: str = "text"
     log_level: str = "INFO"
     host: str = "127.0.0.1"
@@ -164,6 +165,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: str) -
         writer_claim_idle_seconds=env_int(env, "WRITER_CLAIM_IDLE_SECONDS", 30, minimum=1),
         ingest_per_ip_per_minute=env_int(env, "INGEST_PER_IP_PER_MINUTE", 1200, minimum=1),
         ingest_per_shop_per_minute=env_int(env, "INGEST_PER_SHOP_PER_MINUTE", 120_000, minimum=1),
+        recommendations_refresh_seconds=env_int(env, "RECOMMENDATIONS_REFRESH_SECONDS", 10),
         log_format=env_choice(
             env, "LOG_FORMAT", "json" if profile == "production" else "text", ("json", "text")
         ),

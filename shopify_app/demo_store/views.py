@@ -87,7 +87,7 @@ def _page(
         collection={"id": collection.shopify_id} if collection else None,
         customer={"id": customer} if customer else None,
         cart={"currency": {"iso_code": shop.currency or "USD"}},
-        routes={"cart_url": url_for("demo_store.cart")},
+        routes={"cart_url": url_for("demo_store.cart"), "root_url": url_for("demo_store.home").rstrip("/")},
     )
     return render_template(
         template,

@@ -14,11 +14,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
-TIMESTAMP_TOLERANCE_SECONDS = 300
+from shopify_app.core.app_proxy import (
+    app_proxy_message,
+    app_proxy_signature,
+    app_proxy_signature_matches,
+    timestamp_is_fresh,
+)
+
+__all__ = ["app_proxy_message", "app_proxy_signature", "timestamp_is_fresh", "verify_app_proxy_query"]
 
 Pairs = Iterable[tuple[str, str]]
 
@@ -65,17 +71,6 @@ def oauth_hmac(secret: str, pairs: Pairs) -> str:
     return _hex_hmac(secret, oauth_message(pairs))
 
 
-def app_proxy_message(pairs: Pairs) -> str:
-    """The string the app proxy `signature` is computed over."""
-    grouped = _grouped(pairs, without="signature")
-    return "".join(f"{key}={','.join(values)}" for key, values in sorted(grouped.items()))
-
-
-def app_proxy_signature(secret: str, pairs: Pairs) -> str:
-    """The hex `signature` Shopify puts on an app proxy request with these params."""
-    return _hex_hmac(secret, app_proxy_message(pairs))
-
-
 def _matches(expected: Iterable[str], given: str | None) -> bool:
     if not given:
         return False
@@ -92,15 +87,5 @@ def verify_oauth_query(pairs: list[tuple[str, str]], secrets: list[str]) -> bool
 
 
 def verify_app_proxy_query(pairs: list[tuple[str, str]], secrets: list[str]) -> bool:
-    """True when the app proxy request's `signature` was made with one of `secrets`."""
-    given = next((value for key, value in pairs if key == "signature"), None)
-    return _matches((app_proxy_signature(secret, pairs) for secret in secrets), given)
-
-
-def timestamp_is_fresh(pairs: list[tuple[str, str]], *, now: float | None = None) -> bool:
-    """True when the query's `timestamp` is within the tolerance of now (replay protection)."""
-    raw = next((value for key, value in pairs if key == "timestamp"), "")
-    if not raw.isdigit():
-        return False
-    current = time.time() if now is None else now
-    return abs(current - int(raw)) <= TIMESTAMP_TOLERANCE_SECONDS
+    """True when the app proxy request's `signature` was made with one of `secrets` (core's check)."""
+    return app_proxy_signature_matches(pairs, secrets)

@@ -1,0 +1,225 @@
+"""A widget request from start to answer: settings, experiment arm, inputs, cache, products.
+
+Answers that do not depend on the visitor (crowd favourites, also viewed, also bought) are cached
+in Redis under the shop's catalog version and the model version this process holds, so a catalog
+change or a model refresh makes a new key and stale answers simply expire. Featured collection
+and pick up where you left off read the visitor's recent products on every request.
+
+The shop's `recommendations` experiment splits visitors: the holdout arm sees no widget (or,
+when the merchant chooses, plain crowd favourites), and the first exposure of each visitor per
+hour is logged for the experiment results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from analytics.experiments import HOLDOUT, arm_for, default_arms, get_or_create_experiment, record_exposure
+from analytics.identity import get_or_create_visitor
+from analytics.models import Event, Visitor
+from recommend.catalog import ShopCatalog, current_catalog
+from recommend.feed import PRODUCT_EVENTS, purchased_products
+from recommend.live import current_model
+from recommend.widgets import MerchantRules, Placement, VisitorHistory, choose
+from shopify_app.core.errors import BadRequest
+from shopify_app.core.extensions import db, get_redis
+from shopify_app.core.models import Shop
+from shopify_app.core.types import utcnow
+
+EXPERIMENT_KEY = "recommendations"
+HOLDOUT_MODES = ("hide", "popularity")
+HISTORY_DAYS = 60
+HISTORY_EVENTS = 200
+CACHE_SECONDS = 300
+EXPOSURE_DEDUP_SECONDS = 3600
+VISITOR_SPECIFIC = ("featured_collection", "pick_up_where_you_left_off")
+
+
+@dataclass(frozen=True)
+class RecommendationSettings:
+    """The merchant's choices for the widgets."""
+
+    pinned: tuple[int, ...] = ()
+    excluded: frozenset[int] = frozenset()
+    holdout_share: float = 0.1
+    holdout_mode: str = "hide"
+
+    @classmethod
+    def of(cls, shop: Shop) -> RecommendationSettings:
+        """The shop's settings (defaults until the merchant changes them)."""
+        raw = (shop.settings or {}).get("recommendations") or {}
+        return cls(
+            tuple(int(p) for p in raw.get("pinned", ())),
+            frozenset(int(p) for p in raw.get("excluded", ())),
+            float(raw.get("holdout_share", 0.1)),
+            str(raw.get("holdout_mode", "hide")),
+        )
+
+    @classmethod
+    def validated(cls, changes: Any, current: RecommendationSettings) -> RecommendationSettings:
+        """`current` with the merchant's changes applied, or a BadRequest naming the field."""
+        if not isinstance(changes, dict):
+            raise BadRequest("send a JSON object of settings", field="body")
+        values = current.as_dict()
+        for name in ("pinned", "excluded"):
+            if name in changes:
+                ids = changes[name]
+                if not isinstance(ids, list) or not all(str(p).isdigit() for p in ids) or len(ids) > 100:
+                    raise BadRequest(f"{name} must be a list of up to 100 product ids", field=name)
+                values[name] = [int(p) for p in ids]
+        if "holdout_share" in changes:
+            share = changes["holdout_share"]
+            if not isinstance(share, int | float) or isinstance(share, bool) or not 0 <= share <= 0.5:
+                raise BadRequest("holdout_share must be a number from 0 to 0.5", field="holdout_share")
+            values["holdout_share"] = float(share)
+        if "holdout_mode" in changes:
+            if changes["holdout_mode"] not in HOLDOUT_MODES:
+                raise BadRequest("holdout_mode must be hide or popularity", field="holdout_mode")
+            values["holdout_mode"] = changes["holdout_mode"]
+        return cls(
+            tuple(values["pinned"]),
+            frozenset(values["excluded"]),
+            values["holdout_share"],
+            values["holdout_mode"],
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as stored in `Shop.settings["recommendations"]`."""
+        return {
+            "pinned": list(self.pinned),
+            "excluded": sorted(self.excluded),
+            "holdout_share": self.holdout_share,
+            "holdout_mode": self.holdout_mode,
+        }
+
+    @property
+    def rules(self) -> MerchantRules:
+        """Pins and exclusions as the widgets apply them."""
+        return MerchantRules(self.pinned, self.excluded)
+
+
+def visitor_history(shop_id: int, visitor_key: str | None) -> VisitorHistory:
+    """The visitor's recent products (all devices of an identified customer), newest first."""
+    if not visitor_key:
+        return VisitorHistory()
+    visitor = db.session.execute(
+        select(Visitor.id, Visitor.customer_id).where(
+            Visitor.shop_id == shop_id, Visitor.visitor_key == visitor_key
+        )
+    ).first()
+    if visitor is None:
+        return VisitorHistory()
+    visitor_ids = [visitor.id]
+    if visitor.customer_id is not None:
+        visitor_ids = list(
+            db.session.execute(
+                select(Visitor.id).where(
+                    Visitor.shop_id == shop_id, Visitor.customer_id == visitor.customer_id
+                )
+            ).scalars()
+        )
+    rows = db.session.execute(
+        select(Event.type, Event.product_id, Event.props)
+        .where(
+            Event.shop_id == shop_id,
+            Event.visitor_id.in_(visitor_ids),
+            Event.occurred_at >= utcnow() - timedelta(days=HISTORY_DAYS),
+            Event.type.in_(PRODUCT_EVENTS),
+        )
+        .order_by(Event.occurred_at.desc())
+        .limit(HISTORY_EVENTS)
+    ).all()
+    viewed: list[int] = []
+    carted: list[int] = []
+    bought: set[int] = set()
+    for kind, product_id, props in rows:
+        if kind == "purchase":
+            bought.update(purchased_products(product_id, props))
+        elif product_id is not None:
+            (viewed if kind == "product_view" else carted).append(int(product_id))
+    return VisitorHistory(list(dict.fromkeys(viewed)), list(dict.fromkeys(carted)), frozenset(bought))
+
+
+def _log_exposure(shop_id: int, experiment_id: int, visitor_key: str, arms: list[dict[str, Any]]) -> None:
+    """Record the visitor's exposure (once an hour per visitor with Redis); commits."""
+    client = get_redis()
+    if client is not None and not client.set(
+        f"cs:rec:exposed:{experiment_id}:{visitor_key}", 1, nx=True, ex=EXPOSURE_DEDUP_SECONDS
+    ):
+        return
+    experiment = get_or_create_experiment(shop_id, EXPERIMENT_KEY, name="Recommendation widgets", arms=arms)
+    try:
+        visitor = get_or_create_visitor(shop_id, visitor_key)
+        record_exposure(experiment, visitor)
+        db.session.commit()
+    except IntegrityError:  # the writer created the visitor (or the row) at the same moment
+        db.session.rollback()
+        visitor = get_or_create_visitor(shop_id, visitor_key)
+        record_exposure(get_or_create_experiment(shop_id, EXPERIMENT_KEY), visitor)
+        db.session.commit()
+
+
+def _cache_key(
+    shop_id: int, catalog: ShopCatalog, model_version: int, placement: Placement, rules: Any
+) -> str:
+    rules_hash = hashlib.sha1(repr(rules).encode(), usedforsecurity=False).hexdigest()[:12]
+    return (
+        f"cs:rec:{shop_id}:{catalog.version}:{model_version}:{placement.widget}:"
+        f"{placement.product_id}:{placement.collection_id}:{placement.limit}:{rules_hash}"
+    )
+
+
+def products_for(
+    shop: Shop, placement: Placement, visitor_key: str | None, settings: RecommendationSettings
+) -> list[int]:
+    """The products of a placement (cached when the answer is the same for every visitor)."""
+    catalog = current_catalog(shop.id)
+    model = current_model(shop.id)
+    client = get_redis() if placement.widget not in VISITOR_SPECIFIC else None
+    key = _cache_key(shop.id, catalog, model.version, placement, settings.rules) if client else ""
+    if client is not None:
+        cached = client.get(key)
+        if cached is not None:
+            return [int(p) for p in json.loads(cached)]
+    history = (
+        visitor_history(shop.id, visitor_key) if placement.widget in VISITOR_SPECIFIC else VisitorHistory()
+    )
+    chosen = choose(placement, catalog, model.recommender, history, settings.rules)
+    if client is not None:
+        client.set(key, json.dumps(chosen), ex=CACHE_SECONDS)
+    return chosen
+
+
+def recommend(shop: Shop, placement: Placement, visitor_key: str | None) -> dict[str, Any]:
+    """The widget's answer: its products as cards, and the visitor's arm of the experiment."""
+    settings = RecommendationSettings.of(shop)
+    arms = default_arms(settings.holdout_share)
+    arm = arm_for(EXPERIMENT_KEY, visitor_key, arms) if visitor_key else "treatment"
+    if visitor_key and settings.holdout_share > 0:
+        experiment = get_or_create_experiment(
+            shop.id, EXPERIMENT_KEY, name="Recommendation widgets", arms=arms
+        )
+        db.session.commit()
+        _log_exposure(shop.id, experiment.id, visitor_key, experiment.arms)
+        arm = arm_for(experiment.key, visitor_key, experiment.arms)
+    if arm == HOLDOUT and settings.holdout_mode == "hide":
+        chosen: list[int] = []
+    elif arm == HOLDOUT:
+        plain = Placement("crowd_favorites", placement.limit, product_id=placement.product_id)
+        chosen = products_for(shop, plain, None, settings)
+    else:
+        chosen = products_for(shop, placement, visitor_key, settings)
+    cards = current_catalog(shop.id).cards
+    return {
+        "widget": placement.widget,
+        "arm": arm,
+        "experiment": EXPERIMENT_KEY,
+        "products": [cards[p].as_json() for p in chosen if p in cards],
+    }

@@ -1,0 +1,107 @@
+"""The storefront recommendation routes: `GET /api/<widget>/`.
+
+A request is accepted when Shopify's app proxy signed it (`signature`, checked with the current
+or previous app secret, fresh `timestamp`), or when a browser sends it from the shop's own
+storefront origin (CORS, answered with that origin) or from a page of this app (the demo store).
+Anything else is refused with 401/403; bad parameters get a 400 naming the parameter.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from recommend.service import recommend
+from recommend.widgets import WIDGETS, Placement
+from shopify_app.core.app_proxy import is_signed_app_proxy_query
+from shopify_app.core.auth import app_secrets
+from shopify_app.core.errors import BadRequest, Forbidden, Unauthorized
+from shopify_app.core.models import Shop
+from shopify_app.core.shops import active_shop
+
+bp = Blueprint("recommendations", __name__)
+MAX_LIMIT = 24
+MAX_VISITOR_ID = 64
+
+
+class InvalidProxySignature(Unauthorized):
+    """An app proxy request whose signature does not verify (or is stale)."""
+
+    code = "invalid_proxy_signature"
+
+
+def _storefront_origins(shop: Shop) -> set[str]:
+    extra = (shop.settings or {}).get("storefront_origins") or []
+    app_url = urlsplit(current_app.config.get("SHOPIFY_APP_URL") or "")
+    return {
+        f"https://{shop.domain}",
+        f"{app_url.scheme}://{app_url.netloc}",
+        request.host_url.rstrip("/"),
+        *(str(o).rstrip("/") for o in extra),
+    }
+
+
+def authorize(shop: Shop) -> str | None:
+    """Refuse unless signed by the app proxy or sent from an allowed origin; the origin to echo."""
+    if "signature" in request.args:
+        if not is_signed_app_proxy_query(list(request.args.items(multi=True)), app_secrets()):
+            raise InvalidProxySignature("the app proxy signature does not verify")
+        return None
+    origin = (request.headers.get("Origin") or "").rstrip("/")
+    if origin:
+        if origin not in _storefront_origins(shop):
+            raise Forbidden(f"recommendations for {shop.domain} are not served to {origin}", field="shop")
+        return origin
+    if request.headers.get("Sec-Fetch-Site") == "same-origin":
+        return None
+    raise Forbidden("call through the app proxy or from the shop's storefront", field="signature")
+
+
+def _numeric(name: str) -> int | None:
+    value = request.args.get(name)
+    if value in (None, "", "null"):
+        return None
+    if not value.isdigit() or len(value) > 19:
+        raise BadRequest(f"{name} must be a Shopify id (digits)", field=name)
+    return int(value)
+
+
+def placement_from_query(widget: str) -> Placement:
+    """The checked query parameters of a widget request."""
+    raw_limit = request.args.get("limit", "8")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}", field="limit")
+    placement = Placement(widget, int(raw_limit), _numeric("product_id"), _numeric("collection_id"))
+    if widget in ("also_viewed", "also_bought") and placement.product_id is None:
+        raise BadRequest(f"{widget} needs the product_id of the product page", field="product_id")
+    if widget == "featured_collection" and placement.collection_id is None:
+        raise BadRequest("featured_collection needs a collection_id", field="collection_id")
+    return placement
+
+
+def _visitor_key() -> str | None:
+    visitor = request.args.get("visitor_id") or None
+    if visitor is not None and len(visitor) > MAX_VISITOR_ID:
+        raise BadRequest(f"visitor_id is longer than {MAX_VISITOR_ID} characters", field="visitor_id")
+    return visitor
+
+
+def widget_answer(widget: str) -> Response:
+    """Answer one widget request."""
+    shop = active_shop(request.args.get("shop"))
+    origin = authorize(shop)
+    answer = jsonify(recommend(shop, placement_from_query(widget), _visitor_key()))
+    answer.headers["Cache-Control"] = "private, max-age=60"
+    if origin:
+        answer.headers["Access-Control-Allow-Origin"] = origin
+        answer.headers["Vary"] = "Origin"
+    return answer
+
+
+def _route(widget: str) -> None:
+    bp.add_url_rule(f"/api/{widget}/", f"{widget}", lambda: widget_answer(widget), methods=["GET"])
+
+
+for _widget in WIDGETS:
+    _route(_widget)
