@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -67,6 +68,9 @@ class RecommendationSettings:
         """`current` with the merchant's changes applied, or a BadRequest naming the field."""
         if not isinstance(changes, dict):
             raise BadRequest("send a JSON object of settings", field="body")
+        unknown = sorted(set(changes) - {"pinned", "excluded", "holdout_share", "holdout_mode"})
+        if unknown:
+            raise BadRequest(f"unknown setting {unknown[0]}", field=unknown[0])
         values = current.as_dict()
         for name in ("pinned", "excluded"):
             if name in changes:
@@ -182,7 +186,8 @@ def products_for(
     """The products of a placement (cached when the answer is the same for every visitor)."""
     catalog = current_catalog(shop.id)
     model = current_model(shop.id)
-    client = get_redis() if placement.widget not in VISITOR_SPECIFIC else None
+    ttl = int(current_app.config.get("RECOMMENDATIONS_CACHE_SECONDS", CACHE_SECONDS))
+    client = get_redis() if ttl and placement.widget not in VISITOR_SPECIFIC else None
     key = _cache_key(shop.id, catalog, model.version, placement, settings.rules) if client else ""
     if client is not None:
         cached = client.get(key)
@@ -193,7 +198,7 @@ def products_for(
     )
     chosen = choose(placement, catalog, model.recommender, history, settings.rules)
     if client is not None:
-        client.set(key, json.dumps(chosen), ex=CACHE_SECONDS)
+        client.set(key, json.dumps(chosen), ex=ttl)
     return chosen
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import delete, select
 
 from shopify_app.core.extensions import db
+from shopify_app.core.hooks import run_hooks
 from shopify_app.core.models import Collection, CollectionProduct, Product, Shop, Variant
 from shopify_app.core.types import utcnow
 
@@ -115,6 +116,7 @@ def seed_demo_shop(data_dir: Path) -> DemoSeedResult:
     shop.catalog_sync_status = "done"
     shop.catalog_sync_progress = 100
     shop.catalog_synced_at = utcnow()
+    run_hooks("catalog_changed", shop.id, [])
     db.session.commit()
     return DemoSeedResult(shop_id=shop.id, products=len(products), collections=collections)
 

@@ -12,7 +12,11 @@ from flask import Flask
 
 from shopify_app.core.openapi import error_response, json_response, register_openapi
 
-OTHER_ADMIN_MODULES = ("shopify_app.admin.experiments", "shopify_app.admin.notifications")
+OTHER_ADMIN_MODULES = (
+    "shopify_app.admin.experiments",
+    "shopify_app.admin.notifications",
+    "shopify_app.admin.recommendations",
+)
 SECURED: list[dict[str, list[str]]] = [{"sessionToken": []}]
 DENIED = {
     "401": error_response("Missing, expired or foreign session token"),

@@ -20,6 +20,7 @@ from analytics.segment_models import Segment
 from analytics.segments import customers
 from analytics.segments.rules import RFM_GROUPS, RULE_TYPES
 from analytics.views import int_arg, with_comparison
+from recommend.service import RecommendationSettings
 from shopify_app.admin import settings as shop_settings
 from shopify_app.admin.session import NeedsBounce, page_session
 from shopify_app.core.extensions import db
@@ -199,7 +200,7 @@ def segments() -> Response:
 
 @bp.get("/settings")
 def settings_page() -> Response:
-    """Consent mode, data retention and session timeout."""
+    """Consent mode, data retention, session timeout and the recommendation widgets' rules."""
     shop, token = page_session()
     return render_admin_page(
         "admin/settings.html",
@@ -208,6 +209,7 @@ def settings_page() -> Response:
         token,
         settings=shop_settings.current_settings(shop),
         consent_modes=shop_settings.CONSENT_MODES,
+        recommendations=RecommendationSettings.of(shop).as_dict(),
         charts={},
     )
 

@@ -113,6 +113,7 @@ class Settings:
     ingest_per_ip_per_minute: int = 1200
     ingest_per_shop_per_minute: int = 120_000
     recommendations_refresh_seconds: int = 10
+    recommendations_cache_seconds: int = 300
     log_format: str = "text"
     log_level: str = "INFO"
     host: str = "127.0.0.1"
@@ -166,6 +167,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: str) -
         ingest_per_ip_per_minute=env_int(env, "INGEST_PER_IP_PER_MINUTE", 1200, minimum=1),
         ingest_per_shop_per_minute=env_int(env, "INGEST_PER_SHOP_PER_MINUTE", 120_000, minimum=1),
         recommendations_refresh_seconds=env_int(env, "RECOMMENDATIONS_REFRESH_SECONDS", 10),
+        recommendations_cache_seconds=env_int(env, "RECOMMENDATIONS_CACHE_SECONDS", 300),
         log_format=env_choice(
             env, "LOG_FORMAT", "json" if profile == "production" else "text", ("json", "text")
         ),

@@ -123,8 +123,25 @@
     });
   }
 
+  function recommendationSettingsForm() {
+    var form = document.getElementById("recommendation-settings-form");
+    if (!form) { return; }
+    function ids(text) { return text.split(/[\s,]+/).filter(Boolean).map(function (id) { return parseInt(id, 10); }); }
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var message = document.getElementById("recommendation-settings-message");
+      api("PUT", "/admin/api/recommendations/settings", {
+        pinned: ids(form.elements.pinned.value),
+        excluded: ids(form.elements.excluded.value),
+        holdout_share: parseFloat(form.elements.holdout_share.value),
+        holdout_mode: form.elements.holdout_mode.value
+      }).then(function () { message.textContent = "Saved"; }, function (error) { message.textContent = error.message; });
+    });
+  }
+
   window.ClickstreamAdmin = { api: api, sessionToken: sessionToken };
   drawCharts();
   segmentBuilder();
   settingsForm();
+  recommendationSettingsForm();
 }());

@@ -1,0 +1,121 @@
+"""Headless Chromium on the demo storefront: the widgets show real demo-shop products, clicks are recorded.
+
+Shoppers' sessions go in through the collector of a real `clickstream serve`; the writer's hook
+feeds the recommenders; the home page's widgets load when scrolled near and show those products;
+a click on one lands as a `widget_click` event carrying the widget, the visitor's arm and the
+experiment, after a `widget_impression` for what was shown.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import sync_playwright
+from sqlalchemy import select
+
+from analytics.experiments import HOLDOUT, arm_for, default_arms
+from analytics.models import Event
+from shopify_app.core.extensions import db
+from shopify_app.core.models import Product
+from shopify_app.demo import DEMO_SHOP_DOMAIN, seed_demo_shop
+from tests.conftest import SHARED
+from tests.pipeline.test_counts import BROWSER
+from tests.support.processes import clickstream, free_port, process_env, wait_until
+
+pytestmark = [pytest.mark.committed, pytest.mark.browser]
+
+
+@pytest.fixture
+def storefront(test_database: Any, db: Any) -> Iterator[tuple[str, list[Product]]]:
+    """The demo storefront on a real server, and the four products shoppers viewed most."""
+    seed_demo_shop(Path(SHARED / "data"))
+    products = list(db.session.execute(select(Product).order_by(Product.id).limit(4)).scalars())
+    db.session.commit()
+    port = free_port()
+    env = process_env(DATABASE_URL=test_database.url, REDIS_URL="", PORT=str(port))
+    with clickstream("serve", "--workers", "1", env=env, ready="serving on"):
+        yield f"http://127.0.0.1:{port}", products
+
+
+def _shoppers_view(base: str, products: list[Product]) -> None:
+    now = int(time.time() * 1000)
+    for shopper in range(5):
+        events = [
+            {"id": str(uuid.uuid4()), "type": "product_view", "ts": now - 60_000 + i, "visitor_id": f"v-s{shopper}",
+             "product_id": str(p.shopify_id), "url": f"https://{DEMO_SHOP_DOMAIN}/products/{p.handle}"}
+            for i, p in enumerate(products)
+        ]  # fmt: skip
+        answer = requests.post(
+            f"{base}/events/",
+            json={"shop": DEMO_SHOP_DOMAIN, "sent_at": now, "events": events},
+            headers={"User-Agent": BROWSER},
+            timeout=10,
+        )
+        assert answer.status_code == 202
+
+
+def _clicks() -> list[Event]:
+    db.session.remove()
+    return list(
+        db.session.execute(
+            select(Event).where(Event.type.in_(["widget_click", "widget_impression"]))
+        ).scalars()
+    )
+
+
+def test_widgets_show_demo_products_and_a_click_is_recorded_with_widget_and_arm(
+    storefront: tuple[str, list[Product]],
+) -> None:
+    base, viewed = storefront
+    _shoppers_view(base, viewed)
+    arms = default_arms()
+    visitor = next(
+        f"v-browser-{n}" for n in range(100) if arm_for("recommendations", f"v-browser-{n}", arms) != HOLDOUT
+    )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
+        context = browser.new_context(user_agent=BROWSER)
+        context.add_init_script(f"localStorage.setItem('cs_vid', {visitor!r})")
+        page = context.new_page()
+        page.goto(f"{base}/demo/store/")
+        favourites = page.locator("[data-clickstream-widget='crowd_favorites'] section.cs-recs")
+        favourites.scroll_into_view_if_needed()
+        favourites.wait_for()
+        assert favourites.get_attribute("aria-labelledby")
+        titles = favourites.locator("li a div:first-of-type").all_inner_texts()
+        assert set(titles[:4]) == {p.title for p in viewed}, titles
+        first = favourites.locator("li a").first
+        product_id = first.get_attribute("data-product-id")
+        first.click()
+        page.wait_for_url("**/demo/store/products/**")
+        assert page.locator("h1").first.inner_text() in titles
+        page.evaluate("window.Clickstream.flush()")
+        wait_until(
+            lambda: any(e.type == "widget_click" for e in _clicks()), message="the widget click is stored"
+        )
+        browser.close()
+
+    events = {e.type: e for e in _clicks()}
+    click = events["widget_click"]
+    assert str(click.product_id) == product_id
+    assert click.props is not None
+    assert (
+        click.props["widget"],
+        click.props["arm"],
+        click.props["experiment"],
+        click.props["position"],
+    ) == (
+        "crowd_favorites",
+        "treatment",
+        "recommendations",
+        1,
+    )
+    impression = events["widget_impression"]
+    assert impression.props is not None
+    assert product_id in impression.props["products"]
