@@ -55,6 +55,10 @@ def update_settings(shop: Shop, changes: Any) -> dict[str, Any]:
             clean[key] = value
     shop.settings = {**(shop.settings or {}), **clean}
     db.session.commit()
+    if "consent_mode" in clean:
+        from shopify_app.platform.tasks import publish_storefront_settings_task
+
+        publish_storefront_settings_task.delay(shop.id)
     return current_settings(shop)
 
 

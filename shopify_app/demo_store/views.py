@@ -19,6 +19,7 @@ from shopify_app.core.extensions import db
 from shopify_app.core.models import Collection, CollectionProduct, Product, Shop
 from shopify_app.demo import DEMO_SHOP_DOMAIN
 from shopify_app.demo_store.theme import render_block, settings_of
+from shopify_app.platform.storefront_settings import NAMESPACE, storefront_values
 
 bp = Blueprint("demo_store", __name__, url_prefix="/demo/store", template_folder="templates")
 PURCHASE_NAMESPACE = uuid.UUID("0f4b3c1e-6a52-4b59-a0f5-4d1d3f6c2b77")
@@ -88,6 +89,7 @@ def _page(
         customer={"id": customer} if customer else None,
         cart={"currency": {"iso_code": shop.currency or "USD"}},
         routes={"cart_url": url_for("demo_store.cart"), "root_url": url_for("demo_store.home").rstrip("/")},
+        app={"metafields": {NAMESPACE: storefront_values(shop.settings or {})}},
     )
     return render_template(
         template,

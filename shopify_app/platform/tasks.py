@@ -30,6 +30,7 @@ def set_up_shop(shop_id: int) -> None:
         db.session.rollback()
         set_progress(shop_id, "failed", 0, f"could not fetch the shop's details: {exc.message}")
         raise
+    publish_storefront_settings_task.delay(shop_id)
     sync_catalog(shop)
 
 
@@ -49,3 +50,19 @@ def refresh_access_token_task(shop_id: int) -> None:
     shop = _active_shop(shop_id)
     if shop is not None:
         access_token_for(shop)
+
+
+@shared_task(name="platform.publish_storefront_settings", ignore_result=True)
+def publish_storefront_settings_task(shop_id: int) -> None:
+    """Copy the shop's tracking settings to the storefront (app-data metafields)."""
+    import logging
+
+    from shopify_app.platform.storefront_settings import publish_storefront_settings
+
+    shop = _active_shop(shop_id)
+    if shop is None or not shop.access_token_encrypted:
+        return
+    try:
+        publish_storefront_settings(shop)
+    except AppError as exc:  # the merchant's change is saved; the storefront keeps the previous value
+        logging.getLogger(__name__).warning("storefront settings not published for %s: %s", shop.domain, exc)

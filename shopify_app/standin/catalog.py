@@ -108,6 +108,7 @@ class StandinShop:
     access_tokens: dict[str, float] = field(default_factory=dict)
     refresh_token: str | None = None
     customer_tags: dict[str, list[str]] = field(default_factory=dict)
+    metafields: dict[tuple[str, str], str] = field(default_factory=dict)
     discount_codes: list[str] = field(default_factory=list)
     webhook_subscriptions: list[dict[str, Any]] = field(default_factory=list)
 

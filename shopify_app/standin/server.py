@@ -228,6 +228,10 @@ class ShopifyStandin:
             return self._webhook_subscription(shop, variables)
         if "discountCodeBasicCreate" in query:
             return self._discount(shop, variables)
+        if "currentAppInstallation" in query:
+            return {"currentAppInstallation": {"id": gid("AppInstallation", 1000 + len(shop.domain))}}
+        if "metafieldsSet" in query:
+            return self._metafields(shop, variables)
         for name in ("tagsAdd", "tagsRemove"):
             if name in query:
                 return self._tags(shop, name, variables)
@@ -320,6 +324,16 @@ class ShopifyStandin:
             "codeDiscount": {"codes": {"nodes": [{"code": code}]}},
         }
         return {"discountCodeBasicCreate": {"codeDiscountNode": node, "userErrors": []}}
+
+    def _metafields(self, shop: StandinShop, variables: dict[str, Any]) -> dict[str, Any]:
+        written = []
+        for field in variables.get("metafields") or []:
+            if not str(field.get("ownerId", "")).startswith("gid://shopify/") or not field.get("key"):
+                return {"metafieldsSet": {"metafields": None,
+                                          "userErrors": [{"field": ["metafields"], "message": "Invalid owner"}]}}  # fmt: skip
+            shop.metafields[(field.get("namespace") or "", field["key"])] = str(field.get("value"))
+            written.append({"key": field["key"], "value": str(field.get("value"))})
+        return {"metafieldsSet": {"metafields": written, "userErrors": []}}
 
     def _tags(self, shop: StandinShop, name: str, variables: dict[str, Any]) -> dict[str, Any]:
         node_id = str(variables.get("id") or "")

@@ -27,9 +27,11 @@
   var listeners = [];
 
   function privacy() { var s = /** @type {any} */ (w).Shopify; return s && s.customerPrivacy; }
-  /** Consent: allowed unless the Customer Privacy API says no. */
+  /** Consent: allowed unless the Customer Privacy API says no. With the shop's consent mode
+   * `not_required`, only an explicit "no" from the visitor stops tracking. */
   function allowed() {
     var p = privacy();
+    if (p && cfg.consentMode === "not_required" && p.currentVisitorConsent) return p.currentVisitorConsent().analytics !== "no";
     if (p && p.analyticsProcessingAllowed) return !!p.analyticsProcessingAllowed();
     return !cfg.cookieless;
   }

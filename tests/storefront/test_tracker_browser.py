@@ -6,8 +6,6 @@ by retries, beacons or the outbox shared between page loads.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,23 +14,10 @@ from sqlalchemy import func, select
 
 from analytics.models import Event, Visitor
 from shopify_app.core.extensions import db
-from shopify_app.demo import seed_demo_shop
-from tests.conftest import SHARED
 from tests.pipeline.test_counts import BROWSER
-from tests.support.processes import clickstream, free_port, process_env, wait_until
+from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.committed, pytest.mark.browser]
-
-
-@pytest.fixture
-def storefront(test_database: Any, db: Any) -> Iterator[str]:
-    """The demo storefront served by a real `clickstream serve` (embedded mode) on the test database."""
-    seed_demo_shop(Path(SHARED / "data"))
-    db.session.commit()
-    port = free_port()
-    env = process_env(DATABASE_URL=test_database.url, REDIS_URL="", PORT=str(port))
-    with clickstream("serve", "--workers", "1", env=env, ready="serving on"):
-        yield f"http://127.0.0.1:{port}"
 
 
 def _sent_ids(page: Page, sent: list[str]) -> None:

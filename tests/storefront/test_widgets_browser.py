@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,24 +21,19 @@ from analytics.experiments import HOLDOUT, arm_for, default_arms
 from analytics.models import Event
 from shopify_app.core.extensions import db
 from shopify_app.core.models import Product
-from shopify_app.demo import DEMO_SHOP_DOMAIN, seed_demo_shop
-from tests.conftest import SHARED
+from shopify_app.demo import DEMO_SHOP_DOMAIN
 from tests.pipeline.test_counts import BROWSER
-from tests.support.processes import clickstream, free_port, process_env, wait_until
+from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.committed, pytest.mark.browser]
 
 
 @pytest.fixture
-def storefront(test_database: Any, db: Any) -> Iterator[tuple[str, list[Product]]]:
-    """The demo storefront on a real server, and the four products shoppers viewed most."""
-    seed_demo_shop(Path(SHARED / "data"))
+def viewed(storefront: str, db: Any) -> list[Product]:
+    """Four demo products, each viewed by five shoppers through the server's collector."""
     products = list(db.session.execute(select(Product).order_by(Product.id).limit(4)).scalars())
-    db.session.commit()
-    port = free_port()
-    env = process_env(DATABASE_URL=test_database.url, REDIS_URL="", PORT=str(port))
-    with clickstream("serve", "--workers", "1", env=env, ready="serving on"):
-        yield f"http://127.0.0.1:{port}", products
+    _shoppers_view(storefront, products)
+    return products
 
 
 def _shoppers_view(base: str, products: list[Product]) -> None:
@@ -70,10 +63,9 @@ def _clicks() -> list[Event]:
 
 
 def test_widgets_show_demo_products_and_a_click_is_recorded_with_widget_and_arm(
-    storefront: tuple[str, list[Product]],
+    storefront: str, viewed: list[Product]
 ) -> None:
-    base, viewed = storefront
-    _shoppers_view(base, viewed)
+    base = storefront
     arms = default_arms()
     visitor = next(
         f"v-browser-{n}" for n in range(100) if arm_for("recommendations", f"v-browser-{n}", arms) != HOLDOUT
