@@ -31,7 +31,13 @@ def publish_storefront_settings(shop: Shop) -> dict[str, str]:
     values = storefront_values(shop.settings or {})
     installation = graphql(shop, CURRENT_INSTALLATION)["currentAppInstallation"]["id"]
     metafields = [
-        {"ownerId": installation, "namespace": NAMESPACE, "key": key, "type": "single_line_text_field", "value": value}
+        {
+            "ownerId": installation,
+            "namespace": NAMESPACE,
+            "key": key,
+            "type": "single_line_text_field",
+            "value": value,
+        }
         for key, value in values.items()
     ]
     graphql(shop, METAFIELDS_SET, {"metafields": metafields})

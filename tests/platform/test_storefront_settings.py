@@ -24,7 +24,9 @@ def _tracker_config(**context: Any) -> dict[str, Any]:
     return config
 
 
-def test_consent_mode_is_published_on_install_and_on_change(client: FlaskClient, standin: ShopifyStandin) -> None:
+def test_consent_mode_is_published_on_install_and_on_change(
+    client: FlaskClient, standin: ShopifyStandin
+) -> None:
     domain = "consent-shop.myshopify.com"
     standin.shop(domain)
     set_up_shop(install(domain).id)  # what the install flow schedules
