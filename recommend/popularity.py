@@ -63,9 +63,18 @@ class DecayedPopularity:
         self, viewed: Iterable[int], carted: Iterable[int], bought: Iterable[int], at: float
     ) -> None:
         """Count a session's signals, all at its last event time."""
+        factor = None
+        scores = self._scores
         for signal, items in (("view", viewed), ("cart", carted), ("purchase", bought)):
+            weight = self.signal_weights.get(signal, 0.0)
+            if not weight:
+                continue
             for item in items:
-                self.add(item, signal, at)
+                if factor is None:
+                    factor = self._factor(at)  # may rebase the scores: take them afresh
+                    scores = self._scores
+                    self._ranking = None
+                scores[item] = scores.get(item, 0.0) + weight * factor
 
     def score(self, item: int) -> float:
         """The item's current score (0 when never seen)."""
