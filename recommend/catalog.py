@@ -1,6 +1,7 @@
 """What the widgets may show: a per-process snapshot of a shop's sellable products and collections.
 
-A product is shown only while it is active, published, not deleted and in stock
+The snapshot also holds the shop's stored settings (pins, exclusions, holdout), which the admin
+changes together with a version bump. A product is shown only while it is active, published, not deleted and in stock
 (`Product.is_sellable`), and never when the merchant excluded it. The snapshot is keyed by the
 shop's catalog version, which the `catalog_changed` hook bumps in the same transaction as the
 product change, so the next request after an unpublish no longer sees the product.
@@ -11,12 +12,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select, update
 
 from recommend.models import RecommendationState
 from shopify_app.core.extensions import db
-from shopify_app.core.models import Collection, CollectionProduct, Product
+from shopify_app.core.models import Collection, CollectionProduct, Product, Shop
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,18 @@ class ProductCard:
 class ShopCatalog:
     """Sellable products by Shopify id and each collection's products in the merchant's order."""
 
-    def __init__(self, version: int, cards: dict[int, ProductCard], collections: dict[int, list[int]]):
+    def __init__(
+        self,
+        shop_id: int,
+        version: int,
+        cards: dict[int, ProductCard],
+        collections: dict[int, list[int]],
+        shop_settings: dict[str, Any] | None = None,
+    ):
+        self.shop_id = shop_id
         self.version = version
+        self.shop_settings = shop_settings or {}
+        self.experiment: tuple[int, list[Any]] | None = None  # filled by the first exposure
         self.cards = cards
         self.collections = collections
         self.newest = sorted(cards, reverse=True)
@@ -128,7 +140,8 @@ def load_catalog(shop_id: int, version: int) -> ShopCatalog:
     for collection_id, product_row_id in members:
         if product_row_id in shopify_of:
             collections.setdefault(collection_id, []).append(shopify_of[product_row_id])
-    return ShopCatalog(version, cards, collections)
+    settings = db.session.execute(select(Shop.settings).where(Shop.id == shop_id)).scalar_one_or_none()
+    return ShopCatalog(shop_id, version, cards, collections, settings)
 
 
 _lock = threading.Lock()

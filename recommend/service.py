@@ -55,7 +55,12 @@ class RecommendationSettings:
     @classmethod
     def of(cls, shop: Shop) -> RecommendationSettings:
         """The shop's settings (defaults until the merchant changes them)."""
-        raw = (shop.settings or {}).get("recommendations") or {}
+        return cls.from_stored(shop.settings)
+
+    @classmethod
+    def from_stored(cls, shop_settings: dict[str, Any] | None) -> RecommendationSettings:
+        """The settings from a shop's stored settings."""
+        raw = (shop_settings or {}).get("recommendations") or {}
         return cls(
             tuple(int(p) for p in raw.get("pinned", ())),
             frozenset(int(p) for p in raw.get("excluded", ())),
@@ -151,80 +156,85 @@ def visitor_history(shop_id: int, visitor_key: str | None) -> VisitorHistory:
     return VisitorHistory(list(dict.fromkeys(viewed)), list(dict.fromkeys(carted)), frozenset(bought))
 
 
-def _log_exposure(shop_id: int, experiment_id: int, visitor_key: str, arms: list[dict[str, Any]]) -> None:
+def _experiment(
+    shop_id: int, catalog: ShopCatalog, settings: RecommendationSettings
+) -> tuple[int, list[Any]]:
+    """The shop's widget experiment (id, arms), looked up once per catalog snapshot."""
+    if catalog.experiment is None:
+        experiment = get_or_create_experiment(
+            shop_id, EXPERIMENT_KEY, name="Recommendation widgets", arms=default_arms(settings.holdout_share)
+        )
+        db.session.commit()
+        catalog.experiment = (experiment.id, list(experiment.arms))
+    return catalog.experiment
+
+
+def _log_exposure(shop_id: int, experiment_id: int, visitor_key: str) -> None:
     """Record the visitor's exposure (once an hour per visitor with Redis); commits."""
     client = get_redis()
     if client is not None and not client.set(
         f"cs:rec:exposed:{experiment_id}:{visitor_key}", 1, nx=True, ex=EXPOSURE_DEDUP_SECONDS
     ):
         return
-    experiment = get_or_create_experiment(shop_id, EXPERIMENT_KEY, name="Recommendation widgets", arms=arms)
-    try:
-        visitor = get_or_create_visitor(shop_id, visitor_key)
-        record_exposure(experiment, visitor)
-        db.session.commit()
-    except IntegrityError:  # the writer created the visitor (or the row) at the same moment
-        db.session.rollback()
-        visitor = get_or_create_visitor(shop_id, visitor_key)
-        record_exposure(get_or_create_experiment(shop_id, EXPERIMENT_KEY), visitor)
-        db.session.commit()
+    for attempt in range(2):
+        try:
+            experiment = get_or_create_experiment(shop_id, EXPERIMENT_KEY)
+            record_exposure(experiment, get_or_create_visitor(shop_id, visitor_key))
+            db.session.commit()
+            return
+        except IntegrityError:  # the writer created the visitor at the same moment: once more
+            db.session.rollback()
+            if attempt:
+                raise
 
 
-def _cache_key(
-    shop_id: int, catalog: ShopCatalog, model_version: int, placement: Placement, rules: Any
-) -> str:
+def _cache_key(catalog: ShopCatalog, model_version: int, placement: Placement, rules: Any) -> str:
     rules_hash = hashlib.sha1(repr(rules).encode(), usedforsecurity=False).hexdigest()[:12]
     return (
-        f"cs:rec:{shop_id}:{catalog.version}:{model_version}:{placement.widget}:"
+        f"cs:rec:{catalog.shop_id}:{catalog.version}:{model_version}:{placement.widget}:"
         f"{placement.product_id}:{placement.collection_id}:{placement.limit}:{rules_hash}"
     )
 
 
 def products_for(
-    shop: Shop, placement: Placement, visitor_key: str | None, settings: RecommendationSettings
+    catalog: ShopCatalog, placement: Placement, visitor_key: str | None, rules: MerchantRules
 ) -> list[int]:
     """The products of a placement (cached when the answer is the same for every visitor)."""
-    catalog = current_catalog(shop.id)
-    model = current_model(shop.id)
+    model = current_model(catalog.shop_id)
     ttl = int(current_app.config.get("RECOMMENDATIONS_CACHE_SECONDS", CACHE_SECONDS))
     client = get_redis() if ttl and placement.widget not in VISITOR_SPECIFIC else None
-    key = _cache_key(shop.id, catalog, model.version, placement, settings.rules) if client else ""
+    key = _cache_key(catalog, model.version, placement, rules) if client else ""
     if client is not None:
         cached = client.get(key)
         if cached is not None:
             return [int(p) for p in json.loads(cached)]
-    history = (
-        visitor_history(shop.id, visitor_key) if placement.widget in VISITOR_SPECIFIC else VisitorHistory()
-    )
-    chosen = choose(placement, catalog, model.recommender, history, settings.rules)
+    visitor_specific = placement.widget in VISITOR_SPECIFIC
+    history = visitor_history(catalog.shop_id, visitor_key) if visitor_specific else VisitorHistory()
+    chosen = choose(placement, catalog, model.recommender, history, rules)
     if client is not None:
         client.set(key, json.dumps(chosen), ex=ttl)
     return chosen
 
 
-def recommend(shop: Shop, placement: Placement, visitor_key: str | None) -> dict[str, Any]:
+def recommend(shop_id: int, placement: Placement, visitor_key: str | None) -> dict[str, Any]:
     """The widget's answer: its products as cards, and the visitor's arm of the experiment."""
-    settings = RecommendationSettings.of(shop)
-    arms = default_arms(settings.holdout_share)
-    arm = arm_for(EXPERIMENT_KEY, visitor_key, arms) if visitor_key else "treatment"
+    catalog = current_catalog(shop_id)
+    settings = RecommendationSettings.from_stored(catalog.shop_settings)
+    arm = "treatment"
     if visitor_key and settings.holdout_share > 0:
-        experiment = get_or_create_experiment(
-            shop.id, EXPERIMENT_KEY, name="Recommendation widgets", arms=arms
-        )
-        db.session.commit()
-        _log_exposure(shop.id, experiment.id, visitor_key, experiment.arms)
-        arm = arm_for(experiment.key, visitor_key, experiment.arms)
+        experiment_id, arms = _experiment(shop_id, catalog, settings)
+        _log_exposure(shop_id, experiment_id, visitor_key)
+        arm = arm_for(EXPERIMENT_KEY, visitor_key, arms)
     if arm == HOLDOUT and settings.holdout_mode == "hide":
         chosen: list[int] = []
     elif arm == HOLDOUT:
         plain = Placement("crowd_favorites", placement.limit, product_id=placement.product_id)
-        chosen = products_for(shop, plain, None, settings)
+        chosen = products_for(catalog, plain, None, settings.rules)
     else:
-        chosen = products_for(shop, placement, visitor_key, settings)
-    cards = current_catalog(shop.id).cards
+        chosen = products_for(catalog, placement, visitor_key, settings.rules)
     return {
         "widget": placement.widget,
         "arm": arm,
         "experiment": EXPERIMENT_KEY,
-        "products": [cards[p].as_json() for p in chosen if p in cards],
+        "products": [catalog.cards[p].as_json() for p in chosen if p in catalog.cards],
     }

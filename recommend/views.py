@@ -3,7 +3,8 @@
 A request is accepted when Shopify's app proxy signed it (`signature`, checked with the current
 or previous app secret, fresh `timestamp`), or when a browser sends it from the shop's own
 storefront origin (CORS, answered with that origin) or from a page of this app (the demo store).
-Anything else is refused with 401/403; bad parameters get a 400 naming the parameter.
+Anything else is refused with 401/403; bad parameters get a 400 naming the parameter. Shops are
+looked up through the collector's per-process cache (a minute), not once per request.
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from analytics.ingest.limits import ShopRef, active_shop
 from recommend.service import recommend
 from recommend.widgets import WIDGETS, Placement
 from shopify_app.core.app_proxy import is_signed_app_proxy_query
 from shopify_app.core.auth import app_secrets
 from shopify_app.core.errors import BadRequest, Forbidden, Unauthorized
-from shopify_app.core.models import Shop
-from shopify_app.core.shops import active_shop
 
 bp = Blueprint("recommendations", __name__)
 MAX_LIMIT = 24
@@ -31,18 +31,12 @@ class InvalidProxySignature(Unauthorized):
     code = "invalid_proxy_signature"
 
 
-def _storefront_origins(shop: Shop) -> set[str]:
-    extra = (shop.settings or {}).get("storefront_origins") or []
+def _storefront_origins(shop: ShopRef) -> set[str]:
     app_url = urlsplit(current_app.config.get("SHOPIFY_APP_URL") or "")
-    return {
-        f"https://{shop.domain}",
-        f"{app_url.scheme}://{app_url.netloc}",
-        request.host_url.rstrip("/"),
-        *(str(o).rstrip("/") for o in extra),
-    }
+    return {*shop.origins, f"{app_url.scheme}://{app_url.netloc}", request.host_url.rstrip("/")}
 
 
-def authorize(shop: Shop) -> str | None:
+def authorize(shop: ShopRef) -> str | None:
     """Refuse unless signed by the app proxy or sent from an allowed origin; the origin to echo."""
     if "signature" in request.args:
         if not is_signed_app_proxy_query(list(request.args.items(multi=True)), app_secrets()):
@@ -89,9 +83,9 @@ def _visitor_key() -> str | None:
 
 def widget_answer(widget: str) -> Response:
     """Answer one widget request."""
-    shop = active_shop(request.args.get("shop"))
+    shop = active_shop(request.args.get("shop") or "")
     origin = authorize(shop)
-    answer = jsonify(recommend(shop, placement_from_query(widget), _visitor_key()))
+    answer = jsonify(recommend(shop.id, placement_from_query(widget), _visitor_key()))
     answer.headers["Cache-Control"] = "private, max-age=60"
     if origin:
         answer.headers["Access-Control-Allow-Origin"] = origin

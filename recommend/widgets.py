@@ -26,6 +26,7 @@ WIDGETS = (
 )
 CANDIDATES = 200
 MAX_RANKED = 1000
+SIMILAR_TO_LATEST = 5
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,8 @@ def affinity_ranker(
 ) -> Callable[[int], float]:
     """A score per product from the visitor's recent items, their categories, brands and prices."""
     recent = [p for p in dict.fromkeys([*history.carted, *history.viewed]) if p in catalog.cards][:20]
-    similar = dict(recommender.viewed.recommend(list(reversed(recent)), CANDIDATES)) if recent else {}
+    latest = list(reversed(recent[:SIMILAR_TO_LATEST]))  # the session-kNN weighs the latest most anyway
+    similar = dict(recommender.viewed.recommend(latest, CANDIDATES)) if recent else {}
     top_similar = max(similar.values(), default=0.0) or 1.0
     categories = Counter(catalog.cards[p].category for p in recent if catalog.cards[p].category)
     vendors = Counter(catalog.cards[p].vendor for p in recent if catalog.cards[p].vendor)

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
 
+from recommend.catalog import bump_catalog_version
 from recommend.service import HOLDOUT_MODES, RecommendationSettings
 from shopify_app.core.auth import admin_api, current_shop
 from shopify_app.core.extensions import db
@@ -43,6 +44,7 @@ def put_settings() -> Response:
     changes = request.get_json(silent=True)
     settings = RecommendationSettings.validated(changes, RecommendationSettings.of(shop))
     shop.settings = {**(shop.settings or {}), "recommendations": settings.as_dict()}
+    bump_catalog_version(shop.id)  # every web process reloads the shop's widget snapshot
     db.session.commit()
     return jsonify({"settings": settings.as_dict()})
 
