@@ -9,6 +9,7 @@ The version it holds is the model version that keys cached answers.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -16,11 +17,13 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from analytics.writer.sql import dialect_name
 from recommend.engine import ShopRecommender
 from shopify_app.core.extensions import db
 
+log = logging.getLogger(__name__)
 OVERLAP_MS = 120_000
 
 
@@ -52,11 +55,18 @@ GROUP BY session_id DIV 1000
 ORDER BY MIN(session_id)
 """)
 TRAILS_SQL = text("""
+SELECT CONCAT_WS('|', session_id, UNIX_TIMESTAMP(last_event_at), version,
+                 COALESCE(viewed, ''), COALESCE(carted, ''), COALESCE(bought, ''))
+FROM rec_sessions
+WHERE shop_id = :shop_id AND version > :since
+ORDER BY version
+""")
+SQLITE_TRAILS_SQL = text("""
 SELECT session_id || '|' || strftime('%s', last_event_at) || '|' || version || '|' ||
        COALESCE(viewed, '') || '|' || COALESCE(carted, '') || '|' || COALESCE(bought, '')
 FROM rec_sessions
 WHERE shop_id = :shop_id AND version > :since
-ORDER BY session_id
+ORDER BY version
 """)
 
 
@@ -64,11 +74,15 @@ def _trail_lines(shop_id: int, since: int) -> Iterator[str]:
     """Trails with a version above `since`, as lines `session|seconds|version|viewed|carted|bought`.
 
     The database driver decodes rows in Python, and that decoding, not the query, was most of the
-    cost of loading a million sessions; so MariaDB packs a thousand trails into each row it sends
-    (one streamed query in primary-key order, linear in the number of rows).
+    cost of loading a million sessions; so for the first load MariaDB packs a thousand trails into
+    each row it sends (one streamed query in primary-key order, linear in the number of rows).
+    Refreshes read the few new trails one per row, through the version index.
     """
     values = {"shop_id": shop_id, "since": since}
     if dialect_name() == "sqlite":
+        yield from db.session.execute(SQLITE_TRAILS_SQL, values).scalars()
+        return
+    if since >= 0:
         yield from db.session.execute(TRAILS_SQL, values).scalars()
         return
     db.session.execute(text("SET SESSION group_concat_max_len = 268435456"))
@@ -101,7 +115,13 @@ def current_model(shop_id: int) -> LiveModel:
         return model
     with _lock:  # one refresh at a time; others serve the model as it stands
         if not model.checked_at or time.monotonic() - model.checked_at >= refresh:
-            take_in(model, shop_id)
+            try:
+                take_in(model, shop_id)
+            except SQLAlchemyError:
+                if not model.checked_at:
+                    raise
+                db.session.rollback()  # a failed refresh: keep serving what is loaded, try again later
+                log.warning("recommendation model refresh failed for shop %s", shop_id, exc_info=True)
             model.checked_at = time.monotonic()
     return model
 
