@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from analytics.experiments import HOLDOUT, arm_for, default_arms, get_or_create_experiment, record_exposure
 from analytics.identity import get_or_create_visitor
@@ -34,6 +36,9 @@ from shopify_app.core.extensions import db, get_redis
 from shopify_app.core.models import Shop
 from shopify_app.core.types import utcnow
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+RACE_ATTEMPTS = 3
 EXPERIMENT_KEY = "recommendations"
 HOLDOUT_MODES = ("hide", "popularity")
 HISTORY_DAYS = 60
@@ -156,36 +161,56 @@ def visitor_history(shop_id: int, visitor_key: str | None) -> VisitorHistory:
     return VisitorHistory(list(dict.fromkeys(viewed)), list(dict.fromkeys(carted)), frozenset(bought))
 
 
+def _committed(work: Callable[[], T]) -> T:
+    """Run `work` and commit; when a concurrent request inserted the same row first, read it again."""
+    for attempt in range(RACE_ATTEMPTS):
+        try:
+            result = work()
+            db.session.commit()
+            return result
+        except (IntegrityError, OperationalError):  # a duplicate key, or a deadlock between the inserts
+            db.session.rollback()
+            if attempt == RACE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _experiment(
     shop_id: int, catalog: ShopCatalog, settings: RecommendationSettings
 ) -> tuple[int, list[Any]]:
     """The shop's widget experiment (id, arms), looked up once per catalog snapshot."""
     if catalog.experiment is None:
-        experiment = get_or_create_experiment(
-            shop_id, EXPERIMENT_KEY, name="Recommendation widgets", arms=default_arms(settings.holdout_share)
+        arms = default_arms(settings.holdout_share)
+        experiment = _committed(
+            lambda: get_or_create_experiment(
+                shop_id, EXPERIMENT_KEY, name="Recommendation widgets", arms=arms
+            )
         )
-        db.session.commit()
         catalog.experiment = (experiment.id, list(experiment.arms))
     return catalog.experiment
 
 
 def _log_exposure(shop_id: int, experiment_id: int, visitor_key: str) -> None:
-    """Record the visitor's exposure (once an hour per visitor with Redis); commits."""
+    """Record the visitor's exposure (once an hour per visitor with Redis); commits.
+
+    A widget's first requests often arrive together with the visitor's first events: whoever
+    inserts the visitor or the assignment first wins and the others count on that row. A failure
+    here is logged and never costs the shopper the widget.
+    """
     client = get_redis()
     if client is not None and not client.set(
         f"cs:rec:exposed:{experiment_id}:{visitor_key}", 1, nx=True, ex=EXPOSURE_DEDUP_SECONDS
     ):
         return
-    for attempt in range(2):
-        try:
-            experiment = get_or_create_experiment(shop_id, EXPERIMENT_KEY)
-            record_exposure(experiment, get_or_create_visitor(shop_id, visitor_key))
-            db.session.commit()
-            return
-        except IntegrityError:  # the writer created the visitor at the same moment: once more
-            db.session.rollback()
-            if attempt:
-                raise
+    try:
+        _committed(
+            lambda: record_exposure(
+                get_or_create_experiment(shop_id, EXPERIMENT_KEY), get_or_create_visitor(shop_id, visitor_key)
+            )
+        )
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.warning("exposure of %s not recorded", visitor_key, exc_info=True)
 
 
 def _cache_key(catalog: ShopCatalog, model_version: int, placement: Placement, rules: Any) -> str:
