@@ -5,19 +5,22 @@ A shop of 50,000 products in 200 collections and 1,000,000 past sessions (their 
 in MariaDB (database `cs_widgets_bench`, rebuilt unless `--reuse`). Every widget route is called
 through the Flask app in process (routing, app-origin check, experiment arm and exposure, catalog
 and model version checks, JSON), warm: the model is loaded by the first request, not timed.
-Side by side in the same run: answers cached in Redis (`RECOMMENDATIONS_CACHE_SECONDS=300`, our
-configuration) against no answer cache (`0`: every request computes its answer).
+Side by side in the same run, each request sent to both in turn: answers cached in Redis
+(`RECOMMENDATIONS_CACHE_SECONDS=300`, our configuration) against no answer cache (`0`: every
+request computes its answer). Every visitor has been seen once before (exposure logged).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pymysql
 
@@ -141,54 +144,59 @@ def _p(ordered: list[float], share: float) -> float:
     return ordered[max(int(len(ordered) * share) - 1, 0)]
 
 
-def measure(requests: int, products: int, cache_seconds: int) -> dict[str, tuple[float, float]]:
-    """p50 and p99 (ms) per widget for `requests` warm requests each."""
+def _client(cache_seconds: int) -> Any:
     from shopify_app import create_app
 
     app = create_app({
         "ENV": {"CLICKSTREAM_ENV": "testing", "DATABASE_URL": DB_URL, "REDIS_URL": REDIS_URL,
                 "RECOMMENDATIONS_CACHE_SECONDS": str(cache_seconds)},
     })  # fmt: skip
-    client = app.test_client()
-    rng = random.Random(5)
-    headers = {"Sec-Fetch-Site": "same-origin"}
-    base = {"shop": SHOP, "limit": "8"}
+    return app.test_client()
 
-    def popular_product() -> str:
+
+def _asks(rng: random.Random, products: int) -> dict[str, Callable[[], dict[str, str]]]:
+    """Per widget, a maker of a shopper's query: Zipf-popular products, random visitors and collections."""
+
+    def visitor() -> dict[str, str]:
+        return {"shop": SHOP, "limit": "8", "visitor_id": f"v-{rng.randrange(VISITORS)}"}
+
+    def product() -> str:
         return str(min(int(rng.paretovariate(0.6)), products))
 
-    asks: dict[str, Callable[[], dict[str, str]]] = {
-        "crowd_favorites": lambda: {"visitor_id": f"v-{rng.randrange(VISITORS)}"},
-        "also_viewed": lambda: {
-            "product_id": popular_product(),
-            "visitor_id": f"v-{rng.randrange(VISITORS)}",
-        },
-        "also_bought": lambda: {
-            "product_id": popular_product(),
-            "visitor_id": f"v-{rng.randrange(VISITORS)}",
-        },
-        "featured_collection": lambda: {
-            "collection_id": str(rng.randint(1, COLLECTIONS)),
-            "visitor_id": f"v-{rng.randrange(VISITORS)}",
-        },
-        "pick_up_where_you_left_off": lambda: {"visitor_id": f"v-{rng.randrange(VISITORS)}"},
+    return {
+        "crowd_favorites": visitor,
+        "also_viewed": lambda: {**visitor(), "product_id": product()},
+        "also_bought": lambda: {**visitor(), "product_id": product()},
+        "featured_collection": lambda: {**visitor(), "collection_id": str(rng.randint(1, COLLECTIONS))},
+        "pick_up_where_you_left_off": visitor,
     }
+
+
+def measure(requests: int, products: int) -> dict[str, dict[str, tuple[float, float]]]:
+    """p50 and p99 (ms) per widget, with and without the answer cache, requests interleaved."""
+    headers = {"Sec-Fetch-Site": "same-origin"}
+    clients = {"cached": _client(300), "uncached": _client(0)}
     started = time.perf_counter()
-    assert client.get("/api/crowd_favorites/", query_string=base, headers=headers).status_code == 200
-    print(f"  first request (loads the model of 1 shop): {time.perf_counter() - started:.1f} s", flush=True)
-    results = {}
-    for widget, params in asks.items():
-        for _ in range(50):  # warm up: the cache fills as shoppers ask
-            client.get(f"/api/{widget}/", query_string={**base, **params()}, headers=headers)
-        timings = []
-        for _ in range(requests):
-            query = {**base, **params()}
-            began = time.perf_counter()
-            answer = client.get(f"/api/{widget}/", query_string=query, headers=headers)
-            timings.append((time.perf_counter() - began) * 1000)
-            assert answer.status_code == 200, answer.get_json()
-        ordered = sorted(timings)
-        results[widget] = (statistics.median(ordered), _p(ordered, 0.99))
+    first = clients["cached"].get("/api/crowd_favorites/", query_string={"shop": SHOP}, headers=headers)
+    assert first.status_code == 200
+    print(f"  first request (loads the shop's model): {time.perf_counter() - started:.1f} s", flush=True)
+    for number in range(VISITORS):  # shoppers seen before: their exposure is logged already
+        clients["cached"].get("/api/crowd_favorites/", query_string={"shop": SHOP, "visitor_id": f"v-{number}"},
+                              headers=headers)  # fmt: skip
+    results: dict[str, dict[str, tuple[float, float]]] = {}
+    for widget, ask in _asks(random.Random(5), products).items():
+        timings: dict[str, list[float]] = {"cached": [], "uncached": []}
+        for number in range(requests + 50):
+            query = ask()
+            for name, client in clients.items():
+                began = time.perf_counter()
+                answer = client.get(f"/api/{widget}/", query_string=query, headers=headers)
+                if number >= 50:  # the first 50: warm-up, the cache fills as shoppers ask
+                    timings[name].append((time.perf_counter() - began) * 1000)
+                assert answer.status_code == 200, answer.get_json()
+        results[widget] = {
+            name: (statistics.median(values), _p(sorted(values), 0.99)) for name, values in timings.items()
+        }
     return results
 
 
@@ -206,14 +214,13 @@ def main(argv: list[str]) -> None:
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
-    print("ours: answers cached in Redis", flush=True)
-    cached = measure(args.requests, args.products, 300)
+    results = measure(args.requests, args.products)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("baseline: no answer cache", flush=True)
-    uncached = measure(args.requests, args.products, 0)
-    print(f"\n{args.products:,} products, {args.sessions:,} sessions, {args.requests:,} warm requests per widget;"
-          f" peak memory of the process {rss:,.0f} MB\n")  # fmt: skip
-    print("| widget | ours (cached): p50 ms | p99 ms | no cache: p50 ms | p99 ms |\n|---|---|---|---|---|")
-    for widget, (p50, p99) in cached.items():
-        base50, base99 = uncached[widget]
+    print(f"\n{args.products:,} products, {args.sessions:,} sessions, {args.requests:,} warm requests per widget"
+          f" and configuration, interleaved; peak memory of the process {rss:,.0f} MB;"
+          f" load average {os.getloadavg()[0]:.1f}\n")  # fmt: skip
+    print("| widget | ours (Redis answer cache): p50 ms | p99 ms | no answer cache: p50 ms | p99 ms |")
+    print("|---|---|---|---|---|")
+    for widget, row in results.items():
+        (p50, p99), (base50, base99) = row["cached"], row["uncached"]
         print(f"| {widget} | {p50:.2f} | {p99:.2f} | {base50:.2f} | {base99:.2f} |")

@@ -9,6 +9,7 @@ The version it holds is the model version that keys cached answers.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -115,8 +116,10 @@ def current_model(shop_id: int) -> LiveModel:
         return model
     with _lock:  # one refresh at a time; others serve the model as it stands
         if not model.checked_at or time.monotonic() - model.checked_at >= refresh:
+            first_load = not model.checked_at
             try:
-                take_in(model, shop_id)
+                if take_in(model, shop_id) and first_load:
+                    gc.freeze()  # the loaded model is long-lived: keep it out of every later GC pass
             except SQLAlchemyError:
                 if not model.checked_at:
                     raise
