@@ -90,8 +90,9 @@ class SessionKNN:
         sessions = len(self._index.get(item, ()))
         return math.log(len(self._items) / sessions) if sessions else 0.0
 
-    def _neighbours(self, weights: dict[int, float], skip_session: int | None) -> list[tuple[float, int]]:
-        sample = self.config.sample_size
+    def _neighbours(
+        self, weights: dict[int, float], skip_session: int | None, sample: int
+    ) -> list[tuple[float, int]]:
         candidates: set[int] = set()
         for item in weights:
             candidates.update(self._index.get(item, ())[-sample:])
@@ -112,8 +113,12 @@ class SessionKNN:
         *,
         exclude: Collection[int] = (),
         skip_session: int | None = None,
+        sample_size: int | None = None,
     ) -> list[tuple[int, float]]:
-        """The `n` best next items for a session that saw `session_items` (oldest first)."""
+        """The `n` best next items for a session that saw `session_items` (oldest first).
+
+        `sample_size` overrides the configured number of candidate sessions (fewer: faster, coarser).
+        """
         config = self.config
         recent = list(session_items[-config.max_session_items :])
         if not recent:
@@ -127,7 +132,8 @@ class SessionKNN:
                 steps_of[item] = steps_back
         scores: dict[int, float] = {}
         idf_weight = config.idf_weight
-        for similarity, session_id in self._neighbours(weights, skip_session):
+        sample = sample_size or config.sample_size
+        for similarity, session_id in self._neighbours(weights, skip_session, sample):
             items = self._items[session_id]
             closest = min(steps_of.get(item, length) for item in items)
             decayed = similarity * position_weight(config.match_weighting, closest, length)

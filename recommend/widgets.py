@@ -27,6 +27,7 @@ WIDGETS = (
 CANDIDATES = 200
 MAX_RANKED = 1000
 SIMILAR_TO_LATEST = 5
+AFFINITY_SAMPLE = 100  # candidate sessions for the taste signal (a soft part of the ranking)
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,9 @@ def affinity_ranker(
     """A score per product from the visitor's recent items, their categories, brands and prices."""
     recent = [p for p in dict.fromkeys([*history.carted, *history.viewed]) if p in catalog.cards][:20]
     latest = list(reversed(recent[:SIMILAR_TO_LATEST]))  # the session-kNN weighs the latest most anyway
-    similar = dict(recommender.viewed.recommend(latest, CANDIDATES)) if recent else {}
+    similar = (
+        dict(recommender.viewed.recommend(latest, CANDIDATES, sample_size=AFFINITY_SAMPLE)) if recent else {}
+    )
     top_similar = max(similar.values(), default=0.0) or 1.0
     categories = Counter(catalog.cards[p].category for p in recent if catalog.cards[p].category)
     vendors = Counter(catalog.cards[p].vendor for p in recent if catalog.cards[p].vendor)
