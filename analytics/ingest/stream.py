@@ -16,10 +16,15 @@ STREAM = "cs:ingest"
 GROUP = "writers"
 PENDING = "cs:ingest:pending"
 
+# ARGV: the group, then (entry id, event count) pairs; only entries still pending lower the backlog,
+# so an entry acknowledged twice (a reclaimed read) is taken off once.
 _ACK = """
-local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-if acked == 1 then redis.call('DECRBY', KEYS[2], ARGV[3]) end
-return acked
+local stored = 0
+for i = 2, #ARGV, 2 do
+  if redis.call('XACK', KEYS[1], ARGV[1], ARGV[i]) == 1 then stored = stored + tonumber(ARGV[i + 1]) end
+end
+if stored > 0 then redis.call('DECRBY', KEYS[2], stored) end
+return stored
 """
 
 
@@ -103,9 +108,12 @@ def claim_abandoned(client: redis.Redis, consumer: str, *, idle_ms: int, count: 
 
 def acknowledge(client: redis.Redis, entries: list[Entry]) -> None:
     """Mark entries stored (and take their events off the backlog counter)."""
-    script = client.register_script(_ACK)
+    if not entries:
+        return
+    args: list[Any] = [GROUP]
     for entry_id, _, count in entries:
-        script(keys=[STREAM, PENDING], args=[GROUP, entry_id, count])
+        args += [entry_id, count]
+    client.register_script(_ACK)(keys=[STREAM, PENDING], args=args)
 
 
 def backlog(client: redis.Redis) -> int:

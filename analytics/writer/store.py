@@ -32,7 +32,7 @@ from sqlalchemy.exc import OperationalError
 from analytics import identity
 from analytics.models import DailyProductMetric, DailyShopMetric, Event, Visitor, VisitSession
 from analytics.writer.sessions import PAGE_TYPES, SessionState, extend, open_session, pick_session
-from analytics.writer.sql import insert_ignore, upsert
+from analytics.writer.sql import dialect_name, insert_ignore, insert_returning_ids, select_rows, upsert
 from shopify_app.core.extensions import db
 from shopify_app.core.models import Shop
 
@@ -46,7 +46,14 @@ ROLLUP_COLUMNS = (
     "sessions", "new_visitors", "events", "page_views", "product_views", "carts", "checkouts",
     "purchases", "revenue",
 )  # fmt: skip
+# What the writer reads back of a stored session to go on counting into it.
+STATE_COLUMNS = (
+    "id", "visitor_id", "customer_id", "started_at", "last_event_at", "day", "event_count", "page_views",
+    "product_views", "carts", "checkouts", "purchases", "revenue", "landing_url", "referrer", "utm_source",
+    "utm_medium", "utm_campaign", "device", "is_new_visitor",
+)  # fmt: skip
 DEADLOCK_CODES = {1213, 1205}
+IN_CHUNK = 5000
 
 
 class ConcurrentWrite(Exception):
@@ -71,19 +78,21 @@ def store_batches(batches: Iterable[dict[str, Any]], *, attempts: int = 5) -> St
     """Store ingested batches (see `analytics.ingest.validation`) in one transaction; commits."""
     by_shop: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for batch in batches:
-        device = batch.get("device")
-        for event in batch["events"]:
-            by_shop[int(batch["shop_id"])].append(
-                {**event, "device": device, "received_at": batch["received_at"]}
-            )
+        shop_events = by_shop[int(batch["shop_id"])]
+        extra = {"device": batch.get("device"), "received_at": ms_to_datetime(batch["received_at"])}
+        shop_events.extend({**event, **extra} for event in batch["events"])
     for attempt in range(1, attempts + 1):
         try:
-            result = _store(by_shop)
+            _begin()
+            # Stored events are looked for only on a retry: the first attempt relies on the
+            # unique key, whose refusal (fewer rows inserted) rolls back and retries (saves a
+            # SELECT over every event id when, as almost always, none is a duplicate).
+            result = _store(by_shop, look_for_stored=attempt > 1)
             db.session.commit()
             return result
         except ConcurrentWrite:
             db.session.rollback()
-            log.info("concurrent writer stored part of the batch; retrying (attempt %d)", attempt)
+            log.info("part of the batch was already stored; retrying (attempt %d)", attempt)
         except OperationalError as exc:
             db.session.rollback()
             code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
@@ -96,7 +105,18 @@ def store_batches(batches: Iterable[dict[str, Any]], *, attempts: int = 5) -> St
     raise ConcurrentWrite("gave up after repeated concurrent writes")
 
 
-def _store(by_shop: dict[int, list[dict[str, Any]]]) -> StoreResult:
+def _begin() -> None:
+    """Start the writer's transaction in READ COMMITTED on MariaDB when it is not already open.
+
+    Every plain read then sees what other writers committed up to that moment (REPEATABLE READ
+    would keep a snapshot from before the visitor locks were granted); the rows a writer
+    depends on are locked (visitors) or read with a locking read (their sessions) either way.
+    """
+    if dialect_name() == "mysql" and not db.session().in_transaction():
+        db.session.connection(execution_options={"isolation_level": "READ COMMITTED"})
+
+
+def _store(by_shop: dict[int, list[dict[str, Any]]], *, look_for_stored: bool) -> StoreResult:
     result = StoreResult()
     shops = {
         shop.id: shop for shop in db.session.execute(select(Shop).where(Shop.id.in_(list(by_shop)))).scalars()
@@ -106,7 +126,7 @@ def _store(by_shop: dict[int, list[dict[str, Any]]]) -> StoreResult:
         if shop is None:
             log.warning("dropping %d events of deleted shop %s", len(by_shop[shop_id]), shop_id)
             continue
-        stored, duplicates, session_ids = _store_shop(shop, by_shop[shop_id])
+        stored, duplicates, session_ids = _store_shop(shop, by_shop[shop_id], look_for_stored)
         result.accepted += stored
         result.duplicates += duplicates
         if session_ids:
@@ -122,15 +142,13 @@ def session_timeout(shop: Shop) -> timedelta:
     return timedelta(minutes=int(minutes))
 
 
-def _store_shop(shop: Shop, events: list[dict[str, Any]]) -> tuple[int, int, list[int]]:
+def _store_shop(
+    shop: Shop, events: list[dict[str, Any]], look_for_stored: bool
+) -> tuple[int, int, list[int]]:
     unique: dict[str, dict[str, Any]] = {}
     for event in events:
         unique.setdefault(event["id"], event)
-    known = set(
-        db.session.execute(
-            select(Event.event_id).where(Event.shop_id == shop.id, Event.event_id.in_(list(unique)))
-        ).scalars()
-    )
+    known = _stored_event_ids(shop.id, list(unique)) if look_for_stored else set()
     fresh = sorted((e for key, e in unique.items() if key not in known), key=lambda e: e["ts"])
     duplicates = len(events) - len(fresh)
     if not fresh:
@@ -148,25 +166,37 @@ def _store_shop(shop: Shop, events: list[dict[str, Any]]) -> tuple[int, int, lis
     return len(fresh), duplicates, sorted({s.id for s in sessions if s.id is not None})
 
 
+def _stored_event_ids(shop_id: int, event_ids: list[str]) -> set[str]:
+    """Which of these event ids the shop already has (a resent batch, a re-read stream entry)."""
+    if dialect_name() == "sqlite":
+        query = select(Event.event_id).where(Event.shop_id == shop_id, Event.event_id.in_(event_ids))
+        return set(db.session.execute(query).scalars())
+    found: set[str] = set()
+    for start in range(0, len(event_ids), IN_CHUNK):
+        chunk = tuple(event_ids[start : start + IN_CHUNK])
+        rows = select_rows(
+            "SELECT event_id FROM events WHERE shop_id = %s AND event_id IN %s", (shop_id, chunk)
+        )
+        found.update(row[0] for row in rows)
+    return found
+
+
 def _lock_visitors(
     shop_id: int, events: list[dict[str, Any]]
 ) -> tuple[dict[str, tuple[int, int | None]], set[int]]:
     """visitor key -> (visitor row id, customer id), locking the rows; plus the ids created now."""
-    seen: dict[str, tuple[int, int]] = {}
-    for event in events:
-        first, last = seen.get(event["visitor_id"], (event["ts"], event["ts"]))
-        seen[event["visitor_id"]] = (min(first, event["ts"]), max(last, event["ts"]))
+    seen: dict[str, list[int]] = {}
+    for event in events:  # sorted by time: the first sight is the earliest, the last the latest
+        span = seen.get(event["visitor_id"])
+        if span is None:
+            seen[event["visitor_id"]] = [event["ts"], event["ts"]]
+        else:
+            span[1] = event["ts"]
     keys = sorted(seen)
-    table = Visitor.__table__
-    query = (
-        select(table.c.id, table.c.visitor_key, table.c.customer_id)
-        .where(table.c.shop_id == shop_id, table.c.visitor_key.in_(keys))
-        .order_by(table.c.visitor_key)
-        .with_for_update()
-    )
-    found = {row.visitor_key: (row.id, row.customer_id) for row in db.session.execute(query)}
+    found = _visitor_rows(shop_id, keys, lock=True)
     missing = [key for key in keys if key not in found]
     new_ids: set[int] = set()
+    table = Visitor.__table__
     if missing:
         rows = [
             {
@@ -180,11 +210,10 @@ def _lock_visitors(
         ]
         if insert_ignore(table, rows) != len(rows):
             raise ConcurrentWrite("another writer created one of these visitors")
-        created = db.session.execute(query.where(table.c.visitor_key.in_(missing)))
-        for row in created:
-            found[row.visitor_key] = (row.id, row.customer_id)
-            new_ids.add(row.id)
-    existing = [key for key in keys if key not in missing]
+        created = _visitor_rows(shop_id, missing, lock=False)
+        found.update(created)
+        new_ids.update(visitor_id for visitor_id, _ in created.values())
+    existing = [key for key in keys if found[key][0] not in new_ids]
     if existing:
         upsert(
             table,
@@ -202,6 +231,27 @@ def _lock_visitors(
             merge={"last_seen_at": "max"},
         )
     return found, new_ids
+
+
+def _visitor_rows(shop_id: int, keys: list[str], *, lock: bool) -> dict[str, tuple[int, int | None]]:
+    """visitor key -> (row id, customer id) of the shop's stored visitors among `keys`."""
+    table = Visitor.__table__
+    if dialect_name() == "sqlite":
+        query = select(table.c.id, table.c.visitor_key, table.c.customer_id).where(
+            table.c.shop_id == shop_id, table.c.visitor_key.in_(keys)
+        )
+        return {row.visitor_key: (row.id, row.customer_id) for row in db.session.execute(query)}
+    found: dict[str, tuple[int, int | None]] = {}
+    suffix = " ORDER BY visitor_key FOR UPDATE" if lock else ""
+    for start in range(0, len(keys), IN_CHUNK):
+        chunk = tuple(keys[start : start + IN_CHUNK])
+        rows = select_rows(
+            "SELECT id, visitor_key, customer_id FROM visitors WHERE shop_id = %s AND visitor_key IN %s"
+            + suffix,
+            (shop_id, chunk),
+        )
+        found.update((key, (visitor_id, customer)) for visitor_id, key, customer in rows)
+    return found
 
 
 def _stitch_identity(
@@ -258,21 +308,12 @@ def _place_in_sessions(
     timeout = session_timeout(shop)
     for event in events:
         event["when"] = ms_to_datetime(event["ts"])
-    earliest = events[0]["when"] - timeout
-    latest = events[-1]["when"] + timeout
-    visitor_ids = sorted({visitors[e["visitor_id"]][0] for e in events} - new_visitors)
-    by_visitor: dict[int, list[SessionState]] = defaultdict(list)
-    if visitor_ids:
-        table = VisitSession.__table__
-        query = select(table).where(
-            table.c.shop_id == shop.id,
-            table.c.visitor_id.in_(visitor_ids),
-            table.c.last_event_at >= earliest,
-            table.c.started_at <= latest,
-        )
-        for row in db.session.execute(query).mappings():
-            state = SessionState(**{k: row[k] for k in SessionState.__dataclass_fields__ if k in row})
-            by_visitor[row["visitor_id"]].append(state)
+    by_visitor = _recent_sessions(
+        shop.id,
+        sorted({visitors[e["visitor_id"]][0] for e in events} - new_visitors),
+        events[0]["when"] - timeout,
+        events[-1]["when"] + timeout,
+    )
     touched: dict[int, SessionState] = {}
     for event in events:
         visitor_id = visitors[event["visitor_id"]][0]
@@ -293,23 +334,54 @@ def _place_in_sessions(
     return list(touched.values())
 
 
+def _recent_sessions(
+    shop_id: int, visitor_ids: list[int], earliest: datetime, latest: datetime
+) -> defaultdict[int, list[SessionState]]:
+    """The visitors' stored sessions overlapping [earliest, latest], by visitor row id.
+
+    On MariaDB a locking read: it sees the latest committed rows whatever the isolation level
+    (the visitors are locked, so nobody else is writing these sessions)."""
+    by_visitor: defaultdict[int, list[SessionState]] = defaultdict(list)
+    if not visitor_ids:
+        return by_visitor
+    if dialect_name() == "sqlite":
+        table = VisitSession.__table__
+        query = select(*(table.c[name] for name in STATE_COLUMNS)).where(
+            table.c.shop_id == shop_id,
+            table.c.visitor_id.in_(visitor_ids),
+            table.c.last_event_at >= earliest,
+            table.c.started_at <= latest,
+        )
+        rows: list[tuple[Any, ...]] = [tuple(row) for row in db.session.execute(query)]
+    else:
+        rows = []
+        names = ", ".join(STATE_COLUMNS)
+        for start in range(0, len(visitor_ids), IN_CHUNK):
+            rows += select_rows(
+                f"SELECT {names} FROM sessions WHERE shop_id = %s AND visitor_id IN %s"
+                " AND last_event_at >= %s AND started_at <= %s FOR UPDATE",
+                (shop_id, tuple(visitor_ids[start : start + IN_CHUNK]), earliest, latest),
+            )
+    for row in rows:
+        state = SessionState(**dict(zip(STATE_COLUMNS, row, strict=True)))
+        state.is_new_visitor = bool(state.is_new_visitor)
+        by_visitor[state.visitor_id].append(state)
+    return by_visitor
+
+
 def _write_sessions(shop_id: int, sessions: list[SessionState]) -> None:
     table = VisitSession.__table__
     new = [s for s in sessions if s.opened]
-    if new:
-        rows = [_session_row(shop_id, s) for s in new]
-        statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
-        ids = db.session.execute(statement, rows).scalars().all()
-        for session, session_id in zip(new, ids, strict=True):
-            session.id = session_id
+    ids = insert_returning_ids(table, [_session_row(shop_id, s) for s in new])
+    for session, session_id in zip(new, ids, strict=True):
+        session.id = session_id
     old = [s for s in sessions if not s.opened]
-    if old:
-        upsert(
-            table,
-            [{"id": s.id, **_session_row(shop_id, s)} for s in old],
-            keys=["id"],
-            merge=dict.fromkeys(SESSION_COLUMNS, "set"),
-        )
+    upsert(
+        table,
+        [{"id": s.id, **_session_row(shop_id, s)} for s in old],
+        keys=["id"],
+        merge=dict.fromkeys(SESSION_COLUMNS, "set"),
+    )
 
 
 def _session_row(shop_id: int, s: SessionState) -> dict[str, Any]:
@@ -360,7 +432,7 @@ def _event_row(
         "props": event.get("props") or None,
         "client_ts": ms_to_datetime(event["client_ts"]),
         "occurred_at": event["when"],
-        "received_at": ms_to_datetime(event["received_at"]),
+        "received_at": event["received_at"],
     }
 
 
