@@ -91,17 +91,20 @@ def _client_ip() -> str:
     return request.headers.get("X-Forwarded-For", request.remote_addr or "").split(",")[0].strip()
 
 
-def admit_batch(client: redis.Redis, shop: ShopRef, batch: dict[str, Any]) -> None:
-    """Append the batch to the ingest stream unless this IP or shop is over its per-minute limit (429)."""
+def admit_batch(client: redis.Redis, shop: ShopRef, batch: dict[str, Any], visitors: list[str]) -> list[str]:
+    """Append the batch to the ingest stream unless this IP or shop is over its per-minute limit (429).
+
+    Which of `visitors` have a reply waiting for them."""
     window = int(time.time() // 60)
     try:
-        verdict = stream.admit(
+        verdict, waiting = stream.admit(
             client,
             batch,
             ip_key=f"cs:rl:ip:{_client_ip()}:{window}",
             shop_key=f"cs:rl:shop:{shop.id}:{window}",
             per_ip=int(current_app.config["INGEST_PER_IP_PER_MINUTE"]),
             per_shop=int(current_app.config["INGEST_PER_SHOP_PER_MINUTE"]),
+            visitors=visitors,
         )
     except redis.RedisError:
         raise ServiceUnavailable(
@@ -112,3 +115,4 @@ def admit_batch(client: redis.Redis, shop: ShopRef, batch: dict[str, Any]) -> No
         raise RateLimited("too many events from this address; retry later", field="events", headers=retry)
     if verdict == stream.SHOP_LIMITED:
         raise RateLimited("too many events for this shop; retry later", field="shop", headers=retry)
+    return waiting

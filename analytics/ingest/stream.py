@@ -29,31 +29,62 @@ return stored
 
 
 # One round trip for the collector: count this request against both rate limits and, only when
-# both are under their limit, append the batch and raise the backlog counter.
+# both are under their limit, append the batch, raise the backlog counter and take the batch's
+# visitors off the shop's set of visitors with a reply waiting (returned after the verdict).
 _ADMIT = """
 local ip = redis.call('INCR', KEYS[1])
 if ip == 1 then redis.call('EXPIRE', KEYS[1], 120) end
 local shop = redis.call('INCR', KEYS[2])
 if shop == 1 then redis.call('EXPIRE', KEYS[2], 120) end
-if ip > tonumber(ARGV[1]) then return -1 end
-if shop > tonumber(ARGV[2]) then return -2 end
+if ip > tonumber(ARGV[1]) then return {-1} end
+if shop > tonumber(ARGV[2]) then return {-2} end
 redis.call('XADD', KEYS[3], '*', 'b', ARGV[3], 'n', ARGV[4])
 redis.call('INCRBY', KEYS[4], ARGV[4])
-return 1
+local answer = {1}
+if redis.call('EXISTS', KEYS[5]) == 1 then
+  for i = 5, #ARGV do
+    if redis.call('SREM', KEYS[5], ARGV[i]) == 1 then table.insert(answer, ARGV[i]) end
+  end
+end
+return answer
 """
 IP_LIMITED = -1
 SHOP_LIMITED = -2
 
 
+def _replies_key(shop_id: int) -> str:
+    return f"cs:ingest:replies:{shop_id}"
+
+
+def expect_reply(
+    client: redis.Redis | redis.client.Pipeline, shop_id: int, visitor_key: str, ttl: int
+) -> None:
+    """Note that the visitor has something waiting for the collector's next answer (see `admit`)."""
+    client.sadd(_replies_key(shop_id), visitor_key)
+    client.expire(_replies_key(shop_id), ttl)
+
+
 def admit(
-    client: redis.Redis, batch: dict[str, Any], *, ip_key: str, shop_key: str, per_ip: int, per_shop: int
-) -> int:
-    """Count the request against its limits and append the batch if allowed: 1, or a *_LIMITED code."""
+    client: redis.Redis,
+    batch: dict[str, Any],
+    *,
+    ip_key: str,
+    shop_key: str,
+    per_ip: int,
+    per_shop: int,
+    visitors: list[str],
+) -> tuple[int, list[str]]:
+    """Count the request against its limits and append the batch if allowed.
+
+    The verdict (1, or a *_LIMITED code) and, when admitted, which of `visitors` have a reply
+    waiting (`expect_reply`), so the collector asks for replies only when there are some."""
     script = client.register_script(_ADMIT)
     body = json.dumps(batch, separators=(",", ":"))
-    return int(
-        script(keys=[ip_key, shop_key, STREAM, PENDING], args=[per_ip, per_shop, body, len(batch["events"])])
+    answer = script(
+        keys=[ip_key, shop_key, STREAM, PENDING, _replies_key(int(batch["shop_id"]))],
+        args=[per_ip, per_shop, body, len(batch["events"]), *visitors],
     )
+    return int(answer[0]), [_text(visitor) for visitor in answer[1:]]
 
 
 def append(client: redis.Redis, batch: dict[str, Any]) -> str:

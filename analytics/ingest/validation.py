@@ -66,7 +66,7 @@ def _text(value: Any, field: str, limit: int, *, required: bool = False) -> str 
 
 
 def _utm(url: str | None) -> dict[str, str | None]:
-    if not url:
+    if not url or "utm_" not in url:  # most URLs: no need to parse them
         return dict.fromkeys(UTM_FIELDS)
     query = parse_qs(urlsplit(url).query)
     found: dict[str, str | None] = {}
@@ -77,7 +77,7 @@ def _utm(url: str | None) -> dict[str, str | None]:
 
 
 def _props(value: Any, field: str, kind: str) -> dict[str, Any]:
-    if value is None:
+    if value is None or value == {}:
         return {}
     if not isinstance(value, dict):
         raise BadRequest(f"{field} must be an object", field=field)
