@@ -7,6 +7,7 @@ acknowledges it, atomically with the acknowledgement, so /healthz can report the
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, cast
 
@@ -50,6 +51,16 @@ return answer
 """
 IP_LIMITED = -1
 SHOP_LIMITED = -2
+_ADMIT_SHA = hashlib.sha1(_ADMIT.encode(), usedforsecurity=False).hexdigest()  # Redis names scripts by SHA-1
+
+
+def _run_admit(client: redis.Redis, keys: list[str], args: list[Any]) -> Any:
+    """EVALSHA of the admit script, loading it once per Redis server (the collector's hot path)."""
+    try:
+        return client.evalsha(_ADMIT_SHA, len(keys), *keys, *args)
+    except redis.exceptions.NoScriptError:
+        client.script_load(_ADMIT)
+        return client.evalsha(_ADMIT_SHA, len(keys), *keys, *args)
 
 
 def _replies_key(shop_id: int) -> str:
@@ -78,11 +89,11 @@ def admit(
 
     The verdict (1, or a *_LIMITED code) and, when admitted, which of `visitors` have a reply
     waiting (`expect_reply`), so the collector asks for replies only when there are some."""
-    script = client.register_script(_ADMIT)
     body = json.dumps(batch, separators=(",", ":"))
-    answer = script(
-        keys=[ip_key, shop_key, STREAM, PENDING, _replies_key(int(batch["shop_id"]))],
-        args=[per_ip, per_shop, body, len(batch["events"]), *visitors],
+    answer = _run_admit(
+        client,
+        [ip_key, shop_key, STREAM, PENDING, _replies_key(int(batch["shop_id"]))],
+        [per_ip, per_shop, body, len(batch["events"]), *visitors],
     )
     return int(answer[0]), [_text(visitor) for visitor in answer[1:]]
 

@@ -9,6 +9,7 @@ Nothing here touches MySQL on the Redis path except the shop lookup, which is ca
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from typing import Any
@@ -50,6 +51,12 @@ def _reply(shop: limits.ShopRef, visitors: list[str], answer: dict[str, Any]) ->
     return answer
 
 
+@functools.lru_cache(maxsize=4096)
+def _agent(user_agent: str | None) -> tuple[bool, str]:
+    """Whether the user agent is a bot, and its device class (browsers repeat a few strings)."""
+    return is_bot(user_agent), device_class(user_agent)
+
+
 def collect(body: Any) -> tuple[Response, int]:
     """Check, filter and hand over one batch."""
     received_ms = int(time.time() * 1000)
@@ -57,10 +64,11 @@ def collect(body: Any) -> tuple[Response, int]:
     shop = limits.active_shop(domain)
     limits.check_origin(shop)
     agent = request.headers.get("User-Agent")
-    if is_bot(agent):
+    bot, device = _agent(agent)
+    if bot:
         return jsonify({"accepted": 0, "ignored": "bot"}), 202
     batch = {"shop_id": shop.id, "shop_domain": shop.domain, "received_at": received_ms,
-             "device": device_class(agent), "events": events}  # fmt: skip
+             "device": device, "events": events}  # fmt: skip
     visitors = sorted({e["visitor_id"] for e in events})[:REPLY_VISITORS]
     client = get_redis()
     if client is None:

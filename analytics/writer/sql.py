@@ -11,7 +11,7 @@ SQLite (the embedded mode and quick tests) keeps the SQLAlchemy constructs.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -79,19 +79,38 @@ def _write_rows(head: str, rows: Sequence[dict[str, Any]], columns: list[str], t
 
     The results of each statement (their row counts, or the rows a RETURNING gave back)."""
     render = _renderer()
+    return _write_rendered(
+        head, ["(" + ",".join([render(row[name]) for name in columns]) + ")" for row in rows], tail
+    )
+
+
+def _write_rendered(head: str, values: list[str], tail: str = "") -> list[Any]:
     results: list[Any] = []
-    values: list[str] = []
-    size = 0
-    for number, row in enumerate(rows, 1):
-        value = "(" + ",".join([render(row[name]) for name in columns]) + ")"
-        values.append(value)
+    start = size = 0
+    for number, value in enumerate(values, 1):
         size += len(value) + 1
-        if size >= STATEMENT_BYTES or number == len(rows):
+        if size >= STATEMENT_BYTES or number == len(values):
             # Percent signs are doubled: the driver formats every statement with its parameters.
-            sql = f"{head} VALUES {','.join(values)} {tail}".replace("%", "%%")
+            sql = f"{head} VALUES {','.join(values[start:number])} {tail}".replace("%", "%%")
             results.append(db.session.connection().exec_driver_sql(sql))
-            values, size = [], 0
+            start, size = number, 0
     return results
+
+
+def render_values(rows: Iterable[Sequence[Any]]) -> list[str]:
+    """Each row's values as comma-separated MariaDB literals (part of a row for `insert_rendered`)."""
+    render = _renderer()
+    return [",".join([render(value) for value in values]) for values in rows]
+
+
+def insert_rendered(table: Table, columns: Sequence[str], rows: list[str], *, ignore: bool = False) -> int:
+    """MariaDB only: insert rows already written as `(literal, ...)`; the number inserted.
+
+    For the hot path: the constant part of a row can be rendered before the transaction takes
+    its locks (`render_values`), the rest under them."""
+    verb = "INSERT IGNORE" if ignore else "INSERT"
+    results = _write_rendered(f"{verb} INTO `{table.name}` ({_names(list(columns))})", rows)
+    return sum(int(result.rowcount) for result in results)
 
 
 def _names(columns: list[str]) -> str:
@@ -109,8 +128,9 @@ def insert_ignore(table: Table, rows: Sequence[dict[str, Any]]) -> int:
         return 0
     if dialect_name() == "mysql":
         columns = _columns(rows)
-        results = _write_rows(f"INSERT IGNORE INTO `{table.name}` ({_names(columns)})", rows, columns)
-        return sum(int(result.rowcount) for result in results)
+        render = _renderer()
+        values = ["(" + ",".join([render(row[name]) for name in columns]) + ")" for row in rows]
+        return insert_rendered(table, columns, values, ignore=True)
     statement = insert(table).prefix_with("OR IGNORE", dialect="sqlite")
     result = db.session.execute(statement, list(rows))
     return int(result.rowcount)  # type: ignore[attr-defined]

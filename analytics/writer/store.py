@@ -32,7 +32,15 @@ from sqlalchemy.exc import OperationalError
 from analytics import identity
 from analytics.models import DailyProductMetric, DailyShopMetric, Event, Visitor, VisitSession
 from analytics.writer.sessions import PAGE_TYPES, SessionState, extend, open_session, pick_session
-from analytics.writer.sql import dialect_name, insert_ignore, insert_returning_ids, select_rows, upsert
+from analytics.writer.sql import (
+    dialect_name,
+    insert_ignore,
+    insert_rendered,
+    insert_returning_ids,
+    render_values,
+    select_rows,
+    upsert,
+)
 from shopify_app.core.extensions import db
 from shopify_app.core.models import Shop
 
@@ -52,7 +60,18 @@ STATE_COLUMNS = (
     "product_views", "carts", "checkouts", "purchases", "revenue", "landing_url", "referrer", "utm_source",
     "utm_medium", "utm_campaign", "device", "is_new_visitor",
 )  # fmt: skip
+# An event row: what the writer decides (visitor, session, customer), then the event's own fields.
+EVENT_COLUMNS = (
+    "shop_id", "visitor_id", "session_id", "customer_id", "event_id", "type", "product_id", "url",
+    "referrer", "utm_source", "utm_medium", "utm_campaign", "props", "client_ts", "occurred_at",
+    "received_at",
+)  # fmt: skip
+EVENT_FIELDS = (
+    "id", "type", "product_id", "url", "referrer", "utm_source", "utm_medium", "utm_campaign", "props",
+    "client_time", "when", "received_at",
+)  # fmt: skip
 DEADLOCK_CODES = {1213, 1205}
+ZERO = Decimal("0")
 IN_CHUNK = 5000
 
 
@@ -153,15 +172,15 @@ def _store_shop(
     duplicates = len(events) - len(fresh)
     if not fresh:
         return 0, duplicates, []
+    _prepare_events(fresh)
     visitors, new_visitors = _lock_visitors(shop.id, fresh)
     customers = _stitch_identity(shop.id, fresh, visitors)
     zone = _zone(shop.timezone)
     sessions = _place_in_sessions(shop, fresh, visitors, new_visitors, customers, zone)
     _write_sessions(shop.id, sessions)
-    rows = [_event_row(shop.id, event, visitors, customers) for event in fresh]
-    inserted = insert_ignore(Event.__table__, rows)
-    if inserted != len(rows):
-        raise ConcurrentWrite(f"inserted {inserted} of {len(rows)} events")
+    inserted = _insert_events(shop.id, fresh, visitors, customers)
+    if inserted != len(fresh):
+        raise ConcurrentWrite(f"inserted {inserted} of {len(fresh)} events")
     _add_rollups(shop.id, fresh, sessions, new_visitors, zone)
     return len(fresh), duplicates, sorted({s.id for s in sessions if s.id is not None})
 
@@ -290,7 +309,7 @@ def local_day(when: datetime, zone: ZoneInfo) -> date:
 
 def _value(event: dict[str, Any]) -> Decimal:
     if event["type"] != "purchase":
-        return Decimal("0")
+        return ZERO
     try:
         return Decimal(str((event.get("props") or {}).get("value") or 0)).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
@@ -306,8 +325,6 @@ def _place_in_sessions(
     zone: ZoneInfo,
 ) -> list[SessionState]:
     timeout = session_timeout(shop)
-    for event in events:
-        event["when"] = ms_to_datetime(event["ts"])
     by_visitor = _recent_sessions(
         shop.id,
         sorted({visitors[e["visitor_id"]][0] for e in events} - new_visitors),
@@ -409,31 +426,55 @@ def _session_row(shop_id: int, s: SessionState) -> dict[str, Any]:
     }
 
 
+def _prepare_events(events: list[dict[str, Any]]) -> None:
+    """Per-event work that needs no lock: the server time, and on MariaDB the row's constant part."""
+    for event in events:
+        event["when"] = ms_to_datetime(event["ts"])
+        event["client_time"] = ms_to_datetime(event["client_ts"])
+        event["props"] = event.get("props") or None
+    if dialect_name() == "mysql":
+        rendered = render_values([event.get(name) for name in EVENT_FIELDS] for event in events)
+        for event, sql in zip(events, rendered, strict=True):
+            event["sql"] = sql
+
+
+def _insert_events(
+    shop_id: int,
+    events: list[dict[str, Any]],
+    visitors: dict[str, tuple[int, int | None]],
+    customers: dict[str, int | None],
+) -> int:
+    """INSERT IGNORE the events; the number inserted."""
+    if dialect_name() != "mysql":
+        return insert_ignore(
+            Event.__table__, [_event_row(shop_id, event, visitors, customers) for event in events]
+        )
+    rows = []
+    for event in events:
+        customer = customers.get(event["visitor_id"])
+        rows.append(
+            f"({shop_id},{visitors[event['visitor_id']][0]},{event['session'].id},"
+            f"{'NULL' if customer is None else int(customer)},{event['sql']})"
+        )
+    return insert_rendered(Event.__table__, EVENT_COLUMNS, rows, ignore=True)
+
+
 def _event_row(
     shop_id: int,
     event: dict[str, Any],
     visitors: dict[str, tuple[int, int | None]],
     customers: dict[str, int | None],
 ) -> dict[str, Any]:
-    session: SessionState = event["session"]
-    return {
+    row = {
         "shop_id": shop_id,
-        "event_id": event["id"],
         "visitor_id": visitors[event["visitor_id"]][0],
-        "session_id": session.id,
+        "session_id": event["session"].id,
         "customer_id": customers.get(event["visitor_id"]),
-        "type": event["type"],
-        "product_id": event.get("product_id"),
-        "url": event.get("url"),
-        "referrer": event.get("referrer"),
-        "utm_source": event.get("utm_source"),
-        "utm_medium": event.get("utm_medium"),
-        "utm_campaign": event.get("utm_campaign"),
-        "props": event.get("props") or None,
-        "client_ts": ms_to_datetime(event["client_ts"]),
-        "occurred_at": event["when"],
-        "received_at": event["received_at"],
     }
+    row.update(
+        (column, event.get(name)) for column, name in zip(EVENT_COLUMNS[4:], EVENT_FIELDS, strict=True)
+    )
+    return row
 
 
 def _add_rollups(
