@@ -8,6 +8,7 @@ default) there is nothing to share them through and none apply.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from dataclasses import dataclass
@@ -68,23 +69,34 @@ def forget_shop(domain: str) -> None:
         _cache.pop(domain, None)
 
 
-def _own_origin() -> str:
-    parts = urlsplit(current_app.config.get("SHOPIFY_APP_URL") or "")
+@functools.lru_cache(maxsize=8)
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _allowed(origin: str, shop_origins: frozenset[str]) -> bool:
+    """The shop's storefronts, the app's own demo storefront, or this server itself."""
+    origin = origin.rstrip("/")
+    return (
+        origin in shop_origins
+        or origin == _origin_of(current_app.config.get("SHOPIFY_APP_URL") or "")
+        or origin == f"{request.scheme}://{request.host}"
+    )
 
 
 def check_origin(shop: ShopRef) -> None:
     """Browsers may send only from the shop's own storefront (or the app's demo storefront)."""
     origin = request.headers.get("Origin")
-    g.ingest_origins = shop.origins | {_own_origin(), request.host_url.rstrip("/")}
-    if origin and origin.rstrip("/") not in g.ingest_origins:
+    g.ingest_shop_origins = shop.origins
+    if origin and not _allowed(origin, shop.origins):
         raise Forbidden(f"events for {shop.domain} are not accepted from {origin}", field="shop")
 
 
 def origin_allowed_for_request(origin: str) -> bool:
     """Whether to echo `origin` in CORS headers (preflights carry no shop: the POST decides)."""
-    allowed = g.get("ingest_origins")
-    return allowed is None or origin.rstrip("/") in allowed
+    shop_origins = g.get("ingest_shop_origins")
+    return shop_origins is None or _allowed(origin, shop_origins)
 
 
 def _client_ip() -> str:
