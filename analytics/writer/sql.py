@@ -3,9 +3,9 @@
 The writer never goes through the ORM per row: one statement writes a whole batch. On MariaDB
 the statements are multi-row `INSERT ... VALUES (...), (...)` of up to about 1 MB each, with the
 values rendered as SQL literals here (typed: numbers and times formatted, text quoted by the
-driver). Compiling thousands of rows through SQLAlchemy's expression
-layer, or even PyMySQL's generic per-value escaping, cost more than MariaDB took to store them.
-SQLite (the embedded mode and quick tests) keeps the SQLAlchemy constructs.
+driver). Compiling thousands of rows through SQLAlchemy's expression layer, or even PyMySQL's
+generic per-value escaping, cost more than MariaDB took to store them. SQLite (the embedded
+mode and quick tests) keeps the SQLAlchemy constructs.
 """
 
 from __future__ import annotations
@@ -78,10 +78,12 @@ def _write_rows(head: str, rows: Sequence[dict[str, Any]], columns: list[str], t
     """Run `head VALUES (...), (...) tail` over `rows` in statements of about STATEMENT_BYTES.
 
     The results of each statement (their row counts, or the rows a RETURNING gave back)."""
+    return _write_rendered(head, _rendered_rows(rows, columns), tail)
+
+
+def _rendered_rows(rows: Sequence[dict[str, Any]], columns: list[str]) -> list[str]:
     render = _renderer()
-    return _write_rendered(
-        head, ["(" + ",".join([render(row[name]) for name in columns]) + ")" for row in rows], tail
-    )
+    return ["(" + ",".join([render(row[name]) for name in columns]) + ")" for row in rows]
 
 
 def _write_rendered(head: str, values: list[str], tail: str = "") -> list[Any]:
@@ -128,27 +130,32 @@ def insert_ignore(table: Table, rows: Sequence[dict[str, Any]]) -> int:
         return 0
     if dialect_name() == "mysql":
         columns = _columns(rows)
-        render = _renderer()
-        values = ["(" + ",".join([render(row[name]) for name in columns]) + ")" for row in rows]
-        return insert_rendered(table, columns, values, ignore=True)
+        return insert_rendered(table, columns, _rendered_rows(rows, columns), ignore=True)
     statement = insert(table).prefix_with("OR IGNORE", dialect="sqlite")
     result = db.session.execute(statement, list(rows))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def insert_returning_ids(table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert `rows` (no conflicts expected); their new ids, in the order of `rows`."""
+def insert_returning_ids(table: Table, rows: Sequence[dict[str, Any]], *, check: str) -> list[int]:
+    """Insert `rows` (no conflicts expected); their new ids, in the order of `rows`.
+
+    MariaDB gives back a multi-row INSERT's rows in the order of its VALUES; the `check` column
+    is returned too and compared, so a different order fails instead of mixing ids up."""
     if not rows:
         return []
     if dialect_name() == "sqlite":
         statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
         return [int(i) for i in db.session.execute(statement, list(rows)).scalars().all()]
     columns = _columns(rows)
-    results = _write_rows(f"INSERT INTO `{table.name}` ({_names(columns)})", rows, columns, "RETURNING `id`")
-    ids = [int(row[0]) for result in results for row in result]
-    if len(ids) != len(rows):
-        raise RuntimeError(f"INSERT ... RETURNING gave {len(ids)} ids for {len(rows)} rows")
-    return ids
+    head = f"INSERT INTO `{table.name}` ({_names(columns)})"
+    returned = [
+        tuple(row)
+        for result in _write_rows(head, rows, columns, f"RETURNING `id`, `{check}`")
+        for row in result
+    ]
+    if [value for _, value in returned] != [row[check] for row in rows]:
+        raise RuntimeError(f"INSERT ... RETURNING into {table.name} did not answer row by row")
+    return [int(row_id) for row_id, _ in returned]
 
 
 def upsert(

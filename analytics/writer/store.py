@@ -3,15 +3,22 @@
 For each shop in the batch, in a fixed order (shop id, then visitor key, so concurrent
 writers take row locks in the same order):
 
-1. lock the batch's visitors (creating the new ones),
-2. drop events already stored (idempotency on (shop_id, event_id)) and duplicates in the batch,
+1. drop duplicates within the batch and, on a retry, events already stored (idempotency on
+   (shop_id, event_id)); prepare each event's row (no locks held yet),
+2. lock the batch's visitors (creating the new ones),
 3. stitch identity (an event with a customer id links its visitor to that customer),
-4. place events into sessions and write the sessions,
-5. insert the events with one multi-row INSERT IGNORE, checking every row went in,
+4. read the visitors' recent sessions, place events into sessions and write the sessions,
+5. insert the events with multi-row INSERT IGNOREs, checking every row went in,
 6. add the day's totals to the daily shop and product rollups (days in the shop's time zone).
 
-A concurrent writer that stored one of our events first makes step 5 insert fewer rows than
-expected; the whole transaction is then rolled back and retried, so counts never double.
+An event stored before (a resent batch, an entry re-read after a crash, or a concurrent
+writer that stored it first) makes step 5 insert fewer rows than expected; the whole
+transaction is then rolled back and retried with step 1 looking for stored events, so counts
+never double. The first attempt skips that lookup: duplicates are rare, and the unique key
+catches them anyway.
+
+On MariaDB the transaction runs in READ COMMITTED and the statements are driver-level SQL
+(see `analytics.writer.sql`); SQLite (the embedded mode) goes through SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -105,9 +112,6 @@ def store_batches(batches: Iterable[dict[str, Any]], *, attempts: int = 5) -> St
     for attempt in range(1, attempts + 1):
         try:
             _begin()
-            # Stored events are looked for only on a retry: the first attempt relies on the
-            # unique key, whose refusal (fewer rows inserted) rolls back and retries (saves a
-            # SELECT over every event id when, as almost always, none is a duplicate).
             result = _store(by_shop, look_for_stored=attempt > 1)
             db.session.commit()
             return result
@@ -391,7 +395,7 @@ def _recent_sessions(
 def _write_sessions(shop_id: int, sessions: list[SessionState]) -> None:
     table = VisitSession.__table__
     new = [s for s in sessions if s.opened]
-    ids = insert_returning_ids(table, [_session_row(shop_id, s) for s in new])
+    ids = insert_returning_ids(table, [_session_row(shop_id, s) for s in new], check="visitor_id")
     for session, session_id in zip(new, ids, strict=True):
         session.id = session_id
     old = [s for s in sessions if not s.opened]
