@@ -47,26 +47,31 @@ def _origins(shop: Shop) -> frozenset[str]:
 
 
 def active_shop(domain: str) -> ShopRef:
-    """The installed shop with this domain (cached), or UnknownShop naming the field."""
-    domain = require_shop_domain(domain)
+    """The installed shop with this domain (cached), or UnknownShop naming the field.
+
+    The cache is keyed by the domain as sent, so a hit costs one dictionary lookup; the domain
+    is checked and normalized only on a miss."""
     now = time.monotonic()
-    with _lock:
-        cached = _cache.get(domain)
+    cached = _cache.get(domain)
     if cached is None or cached[0] < now:
-        shop = db.session.execute(select(Shop).where(Shop.domain == domain)).scalar_one_or_none()
+        name = require_shop_domain(domain)
+        shop = db.session.execute(select(Shop).where(Shop.domain == name)).scalar_one_or_none()
         ref = ShopRef(shop.id, shop.domain, _origins(shop)) if shop is not None and shop.is_active else None
         cached = (now + SHOP_CACHE_SECONDS, ref)
         with _lock:
             _cache[domain] = cached
     if cached[1] is None:
-        raise UnknownShop(f"{domain} has not installed the app", field="shop")
+        raise UnknownShop(f"{require_shop_domain(domain)} has not installed the app", field="shop")
     return cached[1]
 
 
 def forget_shop(domain: str) -> None:
     """Drop a shop from this process's cache (after install or uninstall)."""
     with _lock:
-        _cache.pop(domain, None)
+        for key in [
+            key for key, (_, ref) in _cache.items() if key == domain or (ref and ref.domain == domain)
+        ]:
+            _cache.pop(key, None)
 
 
 @functools.lru_cache(maxsize=8)
