@@ -1,4 +1,5 @@
--- wrk script: POST batches of 10 events with fresh UUIDs, as the tracker sends them.
+-- wrk script: POST batches of 10 events with fresh UUIDs, as the tracker sends them (text/plain,
+-- from the shop's storefront origin, with a browser's user agent).
 local shop = os.getenv("BENCH_SHOP") or "bench-shop.myshopify.com"
 local counter = 0
 math.randomseed(os.time() + math.floor(os.clock() * 1000000))
@@ -17,5 +18,6 @@ request = function()
       uuid(), now, math.random(1, 200000), math.random(1, 50000), shop)
   end
   local body = string.format('{"shop":"%s","sent_at":%d,"events":[%s]}', shop, now, table.concat(events, ","))
-  return wrk.format("POST", nil, {["Content-Type"] = "text/plain", ["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0"}, body)
+  return wrk.format("POST", nil, {["Content-Type"] = "text/plain", ["Origin"] = "https://" .. shop,
+    ["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0"}, body)
 end

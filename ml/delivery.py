@@ -11,6 +11,7 @@ import threading
 import time
 from typing import Any
 
+from analytics.ingest import expect_reply
 from shopify_app.core.extensions import get_redis
 
 PENDING_TTL = 15 * 60
@@ -45,7 +46,10 @@ def hold(shop_id: int, visitor_key: str, payload: dict[str, Any]) -> None:
     if client is None:
         _local_set(_pending_key(shop_id, visitor_key), value, PENDING_TTL)
     else:
-        client.set(_pending_key(shop_id, visitor_key), value, ex=PENDING_TTL)
+        pipe = client.pipeline()
+        pipe.set(_pending_key(shop_id, visitor_key), value, ex=PENDING_TTL)
+        expect_reply(pipe, shop_id, visitor_key, PENDING_TTL)  # the collector asks only then
+        pipe.execute()
 
 
 def take(shop_id: int, visitor_key: str) -> dict[str, Any] | None:

@@ -6,7 +6,10 @@ from typing import Any
 
 from flask import Flask
 
+from analytics.ingest.stream import expect_reply
 from shopify_app.core.openapi import error_response, json_response, register_openapi
+
+__all__ = ["expect_reply", "init_app"]
 
 EVENT_SCHEMA = {
     "type": "object",

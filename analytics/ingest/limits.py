@@ -8,6 +8,7 @@ default) there is nothing to share them through and none apply.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from dataclasses import dataclass
@@ -46,62 +47,81 @@ def _origins(shop: Shop) -> frozenset[str]:
 
 
 def active_shop(domain: str) -> ShopRef:
-    """The installed shop with this domain (cached), or UnknownShop naming the field."""
-    domain = require_shop_domain(domain)
+    """The installed shop with this domain (cached), or UnknownShop naming the field.
+
+    The cache is keyed by the domain as sent, so a hit costs one dictionary lookup; the domain
+    is checked and normalized only on a miss."""
     now = time.monotonic()
-    with _lock:
-        cached = _cache.get(domain)
+    cached = _cache.get(domain)
     if cached is None or cached[0] < now:
-        shop = db.session.execute(select(Shop).where(Shop.domain == domain)).scalar_one_or_none()
+        name = require_shop_domain(domain)
+        shop = db.session.execute(select(Shop).where(Shop.domain == name)).scalar_one_or_none()
         ref = ShopRef(shop.id, shop.domain, _origins(shop)) if shop is not None and shop.is_active else None
         cached = (now + SHOP_CACHE_SECONDS, ref)
         with _lock:
             _cache[domain] = cached
     if cached[1] is None:
-        raise UnknownShop(f"{domain} has not installed the app", field="shop")
+        raise UnknownShop(f"{require_shop_domain(domain)} has not installed the app", field="shop")
     return cached[1]
 
 
 def forget_shop(domain: str) -> None:
     """Drop a shop from this process's cache (after install or uninstall)."""
     with _lock:
-        _cache.pop(domain, None)
+        for key in [
+            key for key, (_, ref) in _cache.items() if key == domain or (ref and ref.domain == domain)
+        ]:
+            _cache.pop(key, None)
 
 
-def _own_origin() -> str:
-    parts = urlsplit(current_app.config.get("SHOPIFY_APP_URL") or "")
+@functools.lru_cache(maxsize=8)
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _allowed(origin: str, shop_origins: frozenset[str]) -> bool:
+    """The shop's storefronts, the app's own demo storefront, or this server itself."""
+    origin = origin.rstrip("/")
+    return (
+        origin in shop_origins
+        or origin == _origin_of(current_app.config.get("SHOPIFY_APP_URL") or "")
+        or origin == f"{request.scheme}://{request.host}"
+    )
 
 
 def check_origin(shop: ShopRef) -> None:
     """Browsers may send only from the shop's own storefront (or the app's demo storefront)."""
     origin = request.headers.get("Origin")
-    g.ingest_origins = shop.origins | {_own_origin(), request.host_url.rstrip("/")}
-    if origin and origin.rstrip("/") not in g.ingest_origins:
+    g.ingest_shop_origins = shop.origins
+    if origin and not _allowed(origin, shop.origins):
         raise Forbidden(f"events for {shop.domain} are not accepted from {origin}", field="shop")
 
 
 def origin_allowed_for_request(origin: str) -> bool:
     """Whether to echo `origin` in CORS headers (preflights carry no shop: the POST decides)."""
-    allowed = g.get("ingest_origins")
-    return allowed is None or origin.rstrip("/") in allowed
+    shop_origins = g.get("ingest_shop_origins")
+    return shop_origins is None or _allowed(origin, shop_origins)
 
 
 def _client_ip() -> str:
     return request.headers.get("X-Forwarded-For", request.remote_addr or "").split(",")[0].strip()
 
 
-def admit_batch(client: redis.Redis, shop: ShopRef, batch: dict[str, Any]) -> None:
-    """Append the batch to the ingest stream unless this IP or shop is over its per-minute limit (429)."""
+def admit_batch(client: redis.Redis, shop: ShopRef, batch: dict[str, Any], visitors: list[str]) -> list[str]:
+    """Append the batch to the ingest stream unless this IP or shop is over its per-minute limit (429).
+
+    Which of `visitors` have a reply waiting for them."""
     window = int(time.time() // 60)
     try:
-        verdict = stream.admit(
+        verdict, waiting = stream.admit(
             client,
             batch,
             ip_key=f"cs:rl:ip:{_client_ip()}:{window}",
             shop_key=f"cs:rl:shop:{shop.id}:{window}",
             per_ip=int(current_app.config["INGEST_PER_IP_PER_MINUTE"]),
             per_shop=int(current_app.config["INGEST_PER_SHOP_PER_MINUTE"]),
+            visitors=visitors,
         )
     except redis.RedisError:
         raise ServiceUnavailable(
@@ -112,3 +132,4 @@ def admit_batch(client: redis.Redis, shop: ShopRef, batch: dict[str, Any]) -> No
         raise RateLimited("too many events from this address; retry later", field="events", headers=retry)
     if verdict == stream.SHOP_LIMITED:
         raise RateLimited("too many events for this shop; retry later", field="shop", headers=retry)
+    return waiting

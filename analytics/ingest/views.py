@@ -1,12 +1,15 @@
 """The collector: `POST /events/` (and the seed's single-event routes) answering 202 fast.
 
-With Redis the checked batch goes onto the ingest stream and the writers store it; without
-Redis (the embedded default) the same writer code stores it in process before answering.
+With Redis the checked batch goes onto the ingest stream and the writers store it, in one
+round trip that also checks the rate limits and says whether a reply (a notification) waits
+for one of the batch's visitors; without Redis (the embedded default) the same writer code
+stores it in process before answering.
 Nothing here touches MySQL on the Redis path except the shop lookup, which is cached.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from typing import Any
@@ -24,6 +27,7 @@ from shopify_app.core.hooks import run_hooks
 
 bp = Blueprint("ingest", __name__)
 MAX_BODY = 256 * 1024
+REPLY_VISITORS = 5  # a batch's visitors asked about waiting replies (a browser's batch has one)
 
 
 def _body() -> Any:
@@ -39,12 +43,18 @@ def _body() -> Any:
         raise BadRequest("the body is not valid JSON", field="body") from None
 
 
-def _reply(shop: limits.ShopRef, events: list[dict[str, Any]], answer: dict[str, Any]) -> dict[str, Any]:
-    for visitor in sorted({e["visitor_id"] for e in events})[:5]:
+def _reply(shop: limits.ShopRef, visitors: list[str], answer: dict[str, Any]) -> dict[str, Any]:
+    for visitor in visitors:
         for extra in run_hooks("ingest_reply", shop, visitor):
             if extra:
                 answer.update(extra)
     return answer
+
+
+@functools.lru_cache(maxsize=4096)
+def _agent(user_agent: str | None) -> tuple[bool, str]:
+    """Whether the user agent is a bot, and its device class (browsers repeat a few strings)."""
+    return is_bot(user_agent), device_class(user_agent)
 
 
 def collect(body: Any) -> tuple[Response, int]:
@@ -54,19 +64,23 @@ def collect(body: Any) -> tuple[Response, int]:
     shop = limits.active_shop(domain)
     limits.check_origin(shop)
     agent = request.headers.get("User-Agent")
-    if is_bot(agent):
+    bot, device = _agent(agent)
+    if bot:
         return jsonify({"accepted": 0, "ignored": "bot"}), 202
     batch = {"shop_id": shop.id, "shop_domain": shop.domain, "received_at": received_ms,
-             "device": device_class(agent), "events": events}  # fmt: skip
+             "device": device, "events": events}  # fmt: skip
+    visitors = sorted({e["visitor_id"] for e in events})[:REPLY_VISITORS]
     client = get_redis()
     if client is None:
         result = store_batches([batch])
         announce(result)
         answer = {"accepted": result.accepted, "duplicates": result.duplicates, "received_at": received_ms}
     else:
-        limits.admit_batch(client, shop, batch)
+        # The admitting round trip also says which visitors have a reply waiting: the reply
+        # hooks (a Redis call each) run only for them, not for every batch.
+        visitors = limits.admit_batch(client, shop, batch, visitors)
         answer = {"accepted": len(events), "received_at": received_ms}
-    return jsonify(_reply(shop, events, answer)), 202
+    return jsonify(_reply(shop, visitors, answer)), 202
 
 
 @bp.post("/events/")

@@ -1,20 +1,35 @@
 """Batched SQL for the writer: multi-row inserts and upserts on MariaDB/MySQL and SQLite.
 
-The writer never goes through the ORM per row: one statement writes a whole batch.
+The writer never goes through the ORM per row: one statement writes a whole batch. On MariaDB
+the statements are multi-row `INSERT ... VALUES (...), (...)` of up to about 1 MB each, with the
+values rendered as SQL literals here (typed: numbers and times formatted, text quoted by the
+driver). Compiling thousands of rows through SQLAlchemy's expression layer, or even PyMySQL's
+generic per-value escaping, cost more than MariaDB took to store them. SQLite (the embedded
+mode and quick tests) keeps the SQLAlchemy constructs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from sqlalchemy import Table, func, insert
-from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from shopify_app.core.extensions import db
 
 Merge = Literal["add", "max", "min", "set"]
+STATEMENT_BYTES = 1_000_000  # well under MariaDB's default max_allowed_packet (16 MB)
+_MYSQL_MERGE = {
+    "add": "`{0}` = `{0}` + VALUES(`{0}`)",
+    "max": "`{0}` = GREATEST(`{0}`, VALUES(`{0}`))",
+    "min": "`{0}` = LEAST(`{0}`, VALUES(`{0}`))",
+    "set": "`{0}` = VALUES(`{0}`)",
+}
 
 
 def dialect_name() -> str:
@@ -22,14 +37,125 @@ def dialect_name() -> str:
     return "sqlite" if db.session.get_bind().dialect.name == "sqlite" else "mysql"
 
 
+def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
+    return list(rows[0])
+
+
+def _renderer() -> Callable[[Any], str]:
+    """A function writing one value as a MariaDB literal, escaping text as the connection needs."""
+    # The driver quotes text itself, honouring the server's NO_BACKSLASH_ESCAPES mode.
+    text: Callable[[str], str] = db.session.connection().connection.driver_connection.escape  # type: ignore[union-attr]
+
+    literals: dict[type, Callable[[Any], str]] = {
+        str: text,
+        int: str,
+        bool: lambda value: "1" if value else "0",
+        type(None): lambda value: "NULL",
+        float: repr,
+        Decimal: lambda value: format(value, "f"),
+        datetime: lambda value: "'" + value.isoformat(" ") + "'",
+        date: lambda value: "'" + value.isoformat() + "'",
+        dict: lambda value: text(json.dumps(value)),
+        list: lambda value: text(json.dumps(value)),
+    }
+
+    def render(value: Any) -> str:
+        kind = type(value)
+        if kind is str:  # the common cases first: this runs for every value of every row
+            return text(value)
+        if kind is int:
+            return str(value)
+        if value is None:
+            return "NULL"
+        if kind not in literals:
+            raise TypeError(f"the writer cannot store a {kind.__name__}")
+        return literals[kind](value)
+
+    return render
+
+
+def _write_rows(head: str, rows: Sequence[dict[str, Any]], columns: list[str], tail: str = "") -> list[Any]:
+    """Run `head VALUES (...), (...) tail` over `rows` in statements of about STATEMENT_BYTES.
+
+    The results of each statement (their row counts, or the rows a RETURNING gave back)."""
+    return _write_rendered(head, _rendered_rows(rows, columns), tail)
+
+
+def _rendered_rows(rows: Sequence[dict[str, Any]], columns: list[str]) -> list[str]:
+    render = _renderer()
+    return ["(" + ",".join([render(row[name]) for name in columns]) + ")" for row in rows]
+
+
+def _write_rendered(head: str, values: list[str], tail: str = "") -> list[Any]:
+    results: list[Any] = []
+    start = size = 0
+    for number, value in enumerate(values, 1):
+        size += len(value) + 1
+        if size >= STATEMENT_BYTES or number == len(values):
+            # Percent signs are doubled: the driver formats every statement with its parameters.
+            sql = f"{head} VALUES {','.join(values[start:number])} {tail}".replace("%", "%%")
+            results.append(db.session.connection().exec_driver_sql(sql))
+            start, size = number, 0
+    return results
+
+
+def render_values(rows: Iterable[Sequence[Any]]) -> list[str]:
+    """Each row's values as comma-separated MariaDB literals (part of a row for `insert_rendered`)."""
+    render = _renderer()
+    return [",".join([render(value) for value in values]) for values in rows]
+
+
+def insert_rendered(table: Table, columns: Sequence[str], rows: list[str], *, ignore: bool = False) -> int:
+    """MariaDB only: insert rows already written as `(literal, ...)`; the number inserted.
+
+    For the hot path: the constant part of a row can be rendered before the transaction takes
+    its locks (`render_values`), the rest under them."""
+    verb = "INSERT IGNORE" if ignore else "INSERT"
+    results = _write_rendered(f"{verb} INTO `{table.name}` ({_names(list(columns))})", rows)
+    return sum(int(result.rowcount) for result in results)
+
+
+def _names(columns: list[str]) -> str:
+    return ", ".join(f"`{name}`" for name in columns)
+
+
+def select_rows(sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Rows of a driver-level SELECT (`%s` placeholders; `IN %s` takes a tuple)."""
+    return [tuple(row) for row in db.session.connection().exec_driver_sql(sql, params)]
+
+
 def insert_ignore(table: Table, rows: Sequence[dict[str, Any]]) -> int:
     """Insert `rows`, skipping those that hit a unique key; the number actually inserted."""
     if not rows:
         return 0
-    statement = insert(table).prefix_with("IGNORE", dialect="mysql")
-    statement = statement.prefix_with("OR IGNORE", dialect="sqlite")
+    if dialect_name() == "mysql":
+        columns = _columns(rows)
+        return insert_rendered(table, columns, _rendered_rows(rows, columns), ignore=True)
+    statement = insert(table).prefix_with("OR IGNORE", dialect="sqlite")
     result = db.session.execute(statement, list(rows))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def insert_returning_ids(table: Table, rows: Sequence[dict[str, Any]], *, check: str) -> list[int]:
+    """Insert `rows` (no conflicts expected); their new ids, in the order of `rows`.
+
+    MariaDB gives back a multi-row INSERT's rows in the order of its VALUES; the `check` column
+    is returned too and compared, so a different order fails instead of mixing ids up."""
+    if not rows:
+        return []
+    if dialect_name() == "sqlite":
+        statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+        return [int(i) for i in db.session.execute(statement, list(rows)).scalars().all()]
+    columns = _columns(rows)
+    head = f"INSERT INTO `{table.name}` ({_names(columns)})"
+    returned = [
+        tuple(row)
+        for result in _write_rows(head, rows, columns, f"RETURNING `id`, `{check}`")
+        for row in result
+    ]
+    if [value for _, value in returned] != [row[check] for row in rows]:
+        raise RuntimeError(f"INSERT ... RETURNING into {table.name} did not answer row by row")
+    return [int(row_id) for row_id, _ in returned]
 
 
 def upsert(
@@ -42,25 +168,23 @@ def upsert(
         lite = sqlite.insert(table).values(list(rows))
         lite = lite.on_conflict_do_update(
             index_elements=list(keys),
-            set_={
-                name: _merged(table, name, how, lite.excluded[name], "sqlite") for name, how in merge.items()
-            },
+            set_={name: _merged(table, name, how, lite.excluded[name]) for name, how in merge.items()},
         )
         db.session.execute(lite)
         return
-    my = mysql.insert(table).values(list(rows))
-    my = my.on_duplicate_key_update(
-        {name: _merged(table, name, how, my.inserted[name], "mysql") for name, how in merge.items()}
+    columns = _columns(rows)
+    updates = ", ".join(_MYSQL_MERGE[how].format(name) for name, how in merge.items())
+    _write_rows(
+        f"INSERT INTO `{table.name}` ({_names(columns)})", rows, columns, f"ON DUPLICATE KEY UPDATE {updates}"
     )
-    db.session.execute(my)
 
 
-def _merged(table: Table, name: str, how: Merge, new: Any, dialect: str) -> ColumnElement[Any]:
+def _merged(table: Table, name: str, how: Merge, new: Any) -> ColumnElement[Any]:
     old = table.c[name]
     if how == "add":
         return old + new  # type: ignore[no-any-return]
     if how == "max":
-        return func.max(old, new) if dialect == "sqlite" else func.greatest(old, new)
+        return func.max(old, new)
     if how == "min":
-        return func.min(old, new) if dialect == "sqlite" else func.least(old, new)
+        return func.min(old, new)
     return new  # type: ignore[no-any-return]

@@ -3,15 +3,22 @@
 For each shop in the batch, in a fixed order (shop id, then visitor key, so concurrent
 writers take row locks in the same order):
 
-1. lock the batch's visitors (creating the new ones),
-2. drop events already stored (idempotency on (shop_id, event_id)) and duplicates in the batch,
+1. drop duplicates within the batch and, on a retry, events already stored (idempotency on
+   (shop_id, event_id)); prepare each event's row (no locks held yet),
+2. lock the batch's visitors (creating the new ones),
 3. stitch identity (an event with a customer id links its visitor to that customer),
-4. place events into sessions and write the sessions,
-5. insert the events with one multi-row INSERT IGNORE, checking every row went in,
+4. read the visitors' recent sessions, place events into sessions and write the sessions,
+5. insert the events with multi-row INSERT IGNOREs, checking every row went in,
 6. add the day's totals to the daily shop and product rollups (days in the shop's time zone).
 
-A concurrent writer that stored one of our events first makes step 5 insert fewer rows than
-expected; the whole transaction is then rolled back and retried, so counts never double.
+An event stored before (a resent batch, an entry re-read after a crash, or a concurrent
+writer that stored it first) makes step 5 insert fewer rows than expected; the whole
+transaction is then rolled back and retried with step 1 looking for stored events, so counts
+never double. The first attempt skips that lookup: duplicates are rare, and the unique key
+catches them anyway.
+
+On MariaDB the transaction runs in READ COMMITTED and the statements are driver-level SQL
+(see `analytics.writer.sql`); SQLite (the embedded mode) goes through SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -32,7 +39,15 @@ from sqlalchemy.exc import OperationalError
 from analytics import identity
 from analytics.models import DailyProductMetric, DailyShopMetric, Event, Visitor, VisitSession
 from analytics.writer.sessions import PAGE_TYPES, SessionState, extend, open_session, pick_session
-from analytics.writer.sql import insert_ignore, upsert
+from analytics.writer.sql import (
+    dialect_name,
+    insert_ignore,
+    insert_rendered,
+    insert_returning_ids,
+    render_values,
+    select_rows,
+    upsert,
+)
 from shopify_app.core.extensions import db
 from shopify_app.core.models import Shop
 
@@ -46,7 +61,26 @@ ROLLUP_COLUMNS = (
     "sessions", "new_visitors", "events", "page_views", "product_views", "carts", "checkouts",
     "purchases", "revenue",
 )  # fmt: skip
+# What the writer reads back of a stored session to go on counting into it.
+STATE_COLUMNS = (
+    "id", "visitor_id", "customer_id", "started_at", "last_event_at", "day", "event_count", "page_views",
+    "product_views", "carts", "checkouts", "purchases", "revenue", "landing_url", "referrer", "utm_source",
+    "utm_medium", "utm_campaign", "device", "is_new_visitor",
+)  # fmt: skip
+# An event row: what the writer decides (visitor, session, customer), then the event's own fields.
+EVENT_COLUMNS = (
+    "shop_id", "visitor_id", "session_id", "customer_id", "event_id", "type", "product_id", "url",
+    "referrer", "utm_source", "utm_medium", "utm_campaign", "props", "client_ts", "occurred_at",
+    "received_at",
+)  # fmt: skip
+EVENT_FIELDS = (
+    "id", "type", "product_id", "url", "referrer", "utm_source", "utm_medium", "utm_campaign", "props",
+    "client_time", "when", "received_at",
+)  # fmt: skip
 DEADLOCK_CODES = {1213, 1205}
+ZERO = Decimal("0")
+EPOCH = datetime(1970, 1, 1)
+IN_CHUNK = 5000
 
 
 class ConcurrentWrite(Exception):
@@ -63,27 +97,27 @@ class StoreResult:
 
 
 def ms_to_datetime(ms: int) -> datetime:
-    """Epoch milliseconds as the naive UTC datetime the database stores."""
-    return datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)
+    """Epoch milliseconds as the naive UTC datetime the database stores (exact, and cheap: this
+    runs several times per event)."""
+    return EPOCH + timedelta(milliseconds=ms)
 
 
 def store_batches(batches: Iterable[dict[str, Any]], *, attempts: int = 5) -> StoreResult:
     """Store ingested batches (see `analytics.ingest.validation`) in one transaction; commits."""
     by_shop: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for batch in batches:
-        device = batch.get("device")
-        for event in batch["events"]:
-            by_shop[int(batch["shop_id"])].append(
-                {**event, "device": device, "received_at": batch["received_at"]}
-            )
+        shop_events = by_shop[int(batch["shop_id"])]
+        extra = {"device": batch.get("device"), "received_at": ms_to_datetime(batch["received_at"])}
+        shop_events.extend({**event, **extra} for event in batch["events"])
     for attempt in range(1, attempts + 1):
         try:
-            result = _store(by_shop)
+            _begin()
+            result = _store(by_shop, look_for_stored=attempt > 1)
             db.session.commit()
             return result
         except ConcurrentWrite:
             db.session.rollback()
-            log.info("concurrent writer stored part of the batch; retrying (attempt %d)", attempt)
+            log.info("part of the batch was already stored; retrying (attempt %d)", attempt)
         except OperationalError as exc:
             db.session.rollback()
             code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
@@ -96,7 +130,18 @@ def store_batches(batches: Iterable[dict[str, Any]], *, attempts: int = 5) -> St
     raise ConcurrentWrite("gave up after repeated concurrent writes")
 
 
-def _store(by_shop: dict[int, list[dict[str, Any]]]) -> StoreResult:
+def _begin() -> None:
+    """Start the writer's transaction in READ COMMITTED on MariaDB when it is not already open.
+
+    Every plain read then sees what other writers committed up to that moment (REPEATABLE READ
+    would keep a snapshot from before the visitor locks were granted); the rows a writer
+    depends on are locked (visitors) or read with a locking read (their sessions) either way.
+    """
+    if dialect_name() == "mysql" and not db.session().in_transaction():
+        db.session.connection(execution_options={"isolation_level": "READ COMMITTED"})
+
+
+def _store(by_shop: dict[int, list[dict[str, Any]]], *, look_for_stored: bool) -> StoreResult:
     result = StoreResult()
     shops = {
         shop.id: shop for shop in db.session.execute(select(Shop).where(Shop.id.in_(list(by_shop)))).scalars()
@@ -106,7 +151,7 @@ def _store(by_shop: dict[int, list[dict[str, Any]]]) -> StoreResult:
         if shop is None:
             log.warning("dropping %d events of deleted shop %s", len(by_shop[shop_id]), shop_id)
             continue
-        stored, duplicates, session_ids = _store_shop(shop, by_shop[shop_id])
+        stored, duplicates, session_ids = _store_shop(shop, by_shop[shop_id], look_for_stored)
         result.accepted += stored
         result.duplicates += duplicates
         if session_ids:
@@ -122,51 +167,61 @@ def session_timeout(shop: Shop) -> timedelta:
     return timedelta(minutes=int(minutes))
 
 
-def _store_shop(shop: Shop, events: list[dict[str, Any]]) -> tuple[int, int, list[int]]:
+def _store_shop(
+    shop: Shop, events: list[dict[str, Any]], look_for_stored: bool
+) -> tuple[int, int, list[int]]:
     unique: dict[str, dict[str, Any]] = {}
     for event in events:
         unique.setdefault(event["id"], event)
-    known = set(
-        db.session.execute(
-            select(Event.event_id).where(Event.shop_id == shop.id, Event.event_id.in_(list(unique)))
-        ).scalars()
-    )
+    known = _stored_event_ids(shop.id, list(unique)) if look_for_stored else set()
     fresh = sorted((e for key, e in unique.items() if key not in known), key=lambda e: e["ts"])
     duplicates = len(events) - len(fresh)
     if not fresh:
         return 0, duplicates, []
+    _prepare_events(fresh)
     visitors, new_visitors = _lock_visitors(shop.id, fresh)
     customers = _stitch_identity(shop.id, fresh, visitors)
     zone = _zone(shop.timezone)
     sessions = _place_in_sessions(shop, fresh, visitors, new_visitors, customers, zone)
     _write_sessions(shop.id, sessions)
-    rows = [_event_row(shop.id, event, visitors, customers) for event in fresh]
-    inserted = insert_ignore(Event.__table__, rows)
-    if inserted != len(rows):
-        raise ConcurrentWrite(f"inserted {inserted} of {len(rows)} events")
+    inserted = _insert_events(shop.id, fresh, visitors, customers)
+    if inserted != len(fresh):
+        raise ConcurrentWrite(f"inserted {inserted} of {len(fresh)} events")
     _add_rollups(shop.id, fresh, sessions, new_visitors, zone)
     return len(fresh), duplicates, sorted({s.id for s in sessions if s.id is not None})
+
+
+def _stored_event_ids(shop_id: int, event_ids: list[str]) -> set[str]:
+    """Which of these event ids the shop already has (a resent batch, a re-read stream entry)."""
+    if dialect_name() == "sqlite":
+        query = select(Event.event_id).where(Event.shop_id == shop_id, Event.event_id.in_(event_ids))
+        return set(db.session.execute(query).scalars())
+    found: set[str] = set()
+    for start in range(0, len(event_ids), IN_CHUNK):
+        chunk = tuple(event_ids[start : start + IN_CHUNK])
+        rows = select_rows(
+            "SELECT event_id FROM events WHERE shop_id = %s AND event_id IN %s", (shop_id, chunk)
+        )
+        found.update(row[0] for row in rows)
+    return found
 
 
 def _lock_visitors(
     shop_id: int, events: list[dict[str, Any]]
 ) -> tuple[dict[str, tuple[int, int | None]], set[int]]:
     """visitor key -> (visitor row id, customer id), locking the rows; plus the ids created now."""
-    seen: dict[str, tuple[int, int]] = {}
-    for event in events:
-        first, last = seen.get(event["visitor_id"], (event["ts"], event["ts"]))
-        seen[event["visitor_id"]] = (min(first, event["ts"]), max(last, event["ts"]))
+    seen: dict[str, list[int]] = {}
+    for event in events:  # sorted by time: the first sight is the earliest, the last the latest
+        span = seen.get(event["visitor_id"])
+        if span is None:
+            seen[event["visitor_id"]] = [event["ts"], event["ts"]]
+        else:
+            span[1] = event["ts"]
     keys = sorted(seen)
-    table = Visitor.__table__
-    query = (
-        select(table.c.id, table.c.visitor_key, table.c.customer_id)
-        .where(table.c.shop_id == shop_id, table.c.visitor_key.in_(keys))
-        .order_by(table.c.visitor_key)
-        .with_for_update()
-    )
-    found = {row.visitor_key: (row.id, row.customer_id) for row in db.session.execute(query)}
+    found = _visitor_rows(shop_id, keys, lock=True)
     missing = [key for key in keys if key not in found]
     new_ids: set[int] = set()
+    table = Visitor.__table__
     if missing:
         rows = [
             {
@@ -180,11 +235,10 @@ def _lock_visitors(
         ]
         if insert_ignore(table, rows) != len(rows):
             raise ConcurrentWrite("another writer created one of these visitors")
-        created = db.session.execute(query.where(table.c.visitor_key.in_(missing)))
-        for row in created:
-            found[row.visitor_key] = (row.id, row.customer_id)
-            new_ids.add(row.id)
-    existing = [key for key in keys if key not in missing]
+        created = _visitor_rows(shop_id, missing, lock=False)
+        found.update(created)
+        new_ids.update(visitor_id for visitor_id, _ in created.values())
+    existing = [key for key in keys if found[key][0] not in new_ids]
     if existing:
         upsert(
             table,
@@ -202,6 +256,27 @@ def _lock_visitors(
             merge={"last_seen_at": "max"},
         )
     return found, new_ids
+
+
+def _visitor_rows(shop_id: int, keys: list[str], *, lock: bool) -> dict[str, tuple[int, int | None]]:
+    """visitor key -> (row id, customer id) of the shop's stored visitors among `keys`."""
+    table = Visitor.__table__
+    if dialect_name() == "sqlite":
+        query = select(table.c.id, table.c.visitor_key, table.c.customer_id).where(
+            table.c.shop_id == shop_id, table.c.visitor_key.in_(keys)
+        )
+        return {row.visitor_key: (row.id, row.customer_id) for row in db.session.execute(query)}
+    found: dict[str, tuple[int, int | None]] = {}
+    suffix = " ORDER BY visitor_key FOR UPDATE" if lock else ""
+    for start in range(0, len(keys), IN_CHUNK):
+        chunk = tuple(keys[start : start + IN_CHUNK])
+        rows = select_rows(
+            "SELECT id, visitor_key, customer_id FROM visitors WHERE shop_id = %s AND visitor_key IN %s"
+            + suffix,
+            (shop_id, chunk),
+        )
+        found.update((key, (visitor_id, customer)) for visitor_id, key, customer in rows)
+    return found
 
 
 def _stitch_identity(
@@ -240,7 +315,7 @@ def local_day(when: datetime, zone: ZoneInfo) -> date:
 
 def _value(event: dict[str, Any]) -> Decimal:
     if event["type"] != "purchase":
-        return Decimal("0")
+        return ZERO
     try:
         return Decimal(str((event.get("props") or {}).get("value") or 0)).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
@@ -256,23 +331,12 @@ def _place_in_sessions(
     zone: ZoneInfo,
 ) -> list[SessionState]:
     timeout = session_timeout(shop)
-    for event in events:
-        event["when"] = ms_to_datetime(event["ts"])
-    earliest = events[0]["when"] - timeout
-    latest = events[-1]["when"] + timeout
-    visitor_ids = sorted({visitors[e["visitor_id"]][0] for e in events} - new_visitors)
-    by_visitor: dict[int, list[SessionState]] = defaultdict(list)
-    if visitor_ids:
-        table = VisitSession.__table__
-        query = select(table).where(
-            table.c.shop_id == shop.id,
-            table.c.visitor_id.in_(visitor_ids),
-            table.c.last_event_at >= earliest,
-            table.c.started_at <= latest,
-        )
-        for row in db.session.execute(query).mappings():
-            state = SessionState(**{k: row[k] for k in SessionState.__dataclass_fields__ if k in row})
-            by_visitor[row["visitor_id"]].append(state)
+    by_visitor = _recent_sessions(
+        shop.id,
+        sorted({visitors[e["visitor_id"]][0] for e in events} - new_visitors),
+        events[0]["when"] - timeout,
+        events[-1]["when"] + timeout,
+    )
     touched: dict[int, SessionState] = {}
     for event in events:
         visitor_id = visitors[event["visitor_id"]][0]
@@ -293,23 +357,54 @@ def _place_in_sessions(
     return list(touched.values())
 
 
+def _recent_sessions(
+    shop_id: int, visitor_ids: list[int], earliest: datetime, latest: datetime
+) -> defaultdict[int, list[SessionState]]:
+    """The visitors' stored sessions overlapping [earliest, latest], by visitor row id.
+
+    On MariaDB a locking read: it sees the latest committed rows whatever the isolation level
+    (the visitors are locked, so nobody else is writing these sessions)."""
+    by_visitor: defaultdict[int, list[SessionState]] = defaultdict(list)
+    if not visitor_ids:
+        return by_visitor
+    if dialect_name() == "sqlite":
+        table = VisitSession.__table__
+        query = select(*(table.c[name] for name in STATE_COLUMNS)).where(
+            table.c.shop_id == shop_id,
+            table.c.visitor_id.in_(visitor_ids),
+            table.c.last_event_at >= earliest,
+            table.c.started_at <= latest,
+        )
+        rows: list[tuple[Any, ...]] = [tuple(row) for row in db.session.execute(query)]
+    else:
+        rows = []
+        names = ", ".join(STATE_COLUMNS)
+        for start in range(0, len(visitor_ids), IN_CHUNK):
+            rows += select_rows(
+                f"SELECT {names} FROM sessions WHERE shop_id = %s AND visitor_id IN %s"
+                " AND last_event_at >= %s AND started_at <= %s FOR UPDATE",
+                (shop_id, tuple(visitor_ids[start : start + IN_CHUNK]), earliest, latest),
+            )
+    for row in rows:
+        state = SessionState(**dict(zip(STATE_COLUMNS, row, strict=True)))
+        state.is_new_visitor = bool(state.is_new_visitor)
+        by_visitor[state.visitor_id].append(state)
+    return by_visitor
+
+
 def _write_sessions(shop_id: int, sessions: list[SessionState]) -> None:
     table = VisitSession.__table__
     new = [s for s in sessions if s.opened]
-    if new:
-        rows = [_session_row(shop_id, s) for s in new]
-        statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
-        ids = db.session.execute(statement, rows).scalars().all()
-        for session, session_id in zip(new, ids, strict=True):
-            session.id = session_id
+    ids = insert_returning_ids(table, [_session_row(shop_id, s) for s in new], check="visitor_id")
+    for session, session_id in zip(new, ids, strict=True):
+        session.id = session_id
     old = [s for s in sessions if not s.opened]
-    if old:
-        upsert(
-            table,
-            [{"id": s.id, **_session_row(shop_id, s)} for s in old],
-            keys=["id"],
-            merge=dict.fromkeys(SESSION_COLUMNS, "set"),
-        )
+    upsert(
+        table,
+        [{"id": s.id, **_session_row(shop_id, s)} for s in old],
+        keys=["id"],
+        merge=dict.fromkeys(SESSION_COLUMNS, "set"),
+    )
 
 
 def _session_row(shop_id: int, s: SessionState) -> dict[str, Any]:
@@ -337,31 +432,55 @@ def _session_row(shop_id: int, s: SessionState) -> dict[str, Any]:
     }
 
 
+def _prepare_events(events: list[dict[str, Any]]) -> None:
+    """Per-event work that needs no lock: the server time, and on MariaDB the row's constant part."""
+    for event in events:
+        event["when"] = ms_to_datetime(event["ts"])
+        event["client_time"] = ms_to_datetime(event["client_ts"])
+        event["props"] = event.get("props") or None
+    if dialect_name() == "mysql":
+        rendered = render_values([event.get(name) for name in EVENT_FIELDS] for event in events)
+        for event, sql in zip(events, rendered, strict=True):
+            event["sql"] = sql
+
+
+def _insert_events(
+    shop_id: int,
+    events: list[dict[str, Any]],
+    visitors: dict[str, tuple[int, int | None]],
+    customers: dict[str, int | None],
+) -> int:
+    """INSERT IGNORE the events; the number inserted."""
+    if dialect_name() != "mysql":
+        return insert_ignore(
+            Event.__table__, [_event_row(shop_id, event, visitors, customers) for event in events]
+        )
+    rows = []
+    for event in events:
+        customer = customers.get(event["visitor_id"])
+        rows.append(
+            f"({shop_id},{visitors[event['visitor_id']][0]},{event['session'].id},"
+            f"{'NULL' if customer is None else int(customer)},{event['sql']})"
+        )
+    return insert_rendered(Event.__table__, EVENT_COLUMNS, rows, ignore=True)
+
+
 def _event_row(
     shop_id: int,
     event: dict[str, Any],
     visitors: dict[str, tuple[int, int | None]],
     customers: dict[str, int | None],
 ) -> dict[str, Any]:
-    session: SessionState = event["session"]
-    return {
+    row = {
         "shop_id": shop_id,
-        "event_id": event["id"],
         "visitor_id": visitors[event["visitor_id"]][0],
-        "session_id": session.id,
+        "session_id": event["session"].id,
         "customer_id": customers.get(event["visitor_id"]),
-        "type": event["type"],
-        "product_id": event.get("product_id"),
-        "url": event.get("url"),
-        "referrer": event.get("referrer"),
-        "utm_source": event.get("utm_source"),
-        "utm_medium": event.get("utm_medium"),
-        "utm_campaign": event.get("utm_campaign"),
-        "props": event.get("props") or None,
-        "client_ts": ms_to_datetime(event["client_ts"]),
-        "occurred_at": event["when"],
-        "received_at": ms_to_datetime(event["received_at"]),
     }
+    row.update(
+        (column, event.get(name)) for column, name in zip(EVENT_COLUMNS[4:], EVENT_FIELDS, strict=True)
+    )
+    return row
 
 
 def _add_rollups(
