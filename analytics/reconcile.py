@@ -123,7 +123,10 @@ def reconcile_day(shop: Shop, day: date, *, repair: bool = False) -> Reconciliat
             for metric in COUNTS[rollup]:
                 label = f"{rollup}:{':'.join(str(part) for part in key[1:])}:{metric}"
                 _compare(
-                    result, label, kept_rows.get(key, {}).get(metric, 0), fresh_rows.get(key, {}).get(metric, 0)
+                    result,
+                    label,
+                    kept_rows.get(key, {}).get(metric, 0),
+                    fresh_rows.get(key, {}).get(metric, 0),
                 )
     for drift in result.drifts:
         db.session.add(RollupDrift(shop_id=shop.id, day=day, repaired=repair, **drift))

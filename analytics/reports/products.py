@@ -37,9 +37,6 @@ def product_visits(
     purchases = func.sum(DailyProductMetric.purchases)
     revenue = func.sum(DailyProductMetric.revenue)
     where = (DailyProductMetric.shop_id == shop_id, DailyProductMetric.day.between(period.start, period.end))
-    total = as_int(
-        session.execute(select(func.count(distinct(DailyProductMetric.product_id))).where(*where)).scalar()
-    )
     query = (
         select(DailyProductMetric.product_id, views, carts, purchases, revenue)
         .where(*where)
@@ -49,11 +46,15 @@ def product_visits(
     offset = (page - 1) * per_page
     if sort in in_sql:
         order = in_sql[sort].desc() if descending else in_sql[sort].asc()
-        query = query.order_by(order, DailyProductMetric.product_id).limit(per_page).offset(offset)
-        rows = [_row(*row) for row in session.execute(query)]
+        # one pass: the page and, as a window over the groups, how many products there are
+        counted = query.add_columns(func.count().over()).order_by(order, DailyProductMetric.product_id)
+        found = session.execute(counted.limit(per_page).offset(offset)).all()
+        rows = [_row(*row[:5]) for row in found]
+        total = int(found[0][5]) if found else _count(session, where)
         _add_unique_visitors(shop_id, period, rows)
     else:
         rows = [_row(*row) for row in session.execute(query)]
+        total = len(rows)
         _add_unique_visitors(shop_id, period, rows)
         rows.sort(key=lambda row: (-row[sort] if descending else row[sort], row["product_id"]))
         rows = rows[offset : offset + per_page]
@@ -66,6 +67,12 @@ def product_visits(
         "sort": sort,
         "order": "desc" if descending else "asc",
     }
+
+
+def _count(session: Any, where: tuple[Any, ...]) -> int:
+    return as_int(
+        session.execute(select(func.count(distinct(DailyProductMetric.product_id))).where(*where)).scalar()
+    )
 
 
 def _row(product_id: int, views: Any, carts: Any, purchases: Any, revenue: Any) -> dict[str, Any]:

@@ -84,16 +84,11 @@ def distinct_reached(rows: list[tuple[date, date, int]], first: date, last: date
 def user_count(shop_id: int, period: Period) -> dict[str, Any]:
     """Distinct visitors, identified customers, and new versus returning visitors."""
     session = reader()
-    reach = [
-        (day, since, int(n))
-        for day, since, n in session.execute(
-            select(DailyVisitorReach.day, DailyVisitorReach.since, DailyVisitorReach.visitors).where(
-                DailyVisitorReach.shop_id == shop_id,
-                DailyVisitorReach.day.between(period.start, period.end),
-                DailyVisitorReach.visitors != 0,
-            )
-        )
-    ]
+    reach = DailyVisitorReach
+    in_period = (reach.shop_id == shop_id, reach.day.between(period.start, period.end))
+    visitors = session.execute(
+        select(func.sum(reach.visitors)).where(*in_period, reach.since < period.start)
+    ).scalar()
     identified = session.execute(
         select(func.count(distinct(VisitSession.customer_id))).where(
             VisitSession.shop_id == shop_id,
@@ -106,7 +101,7 @@ def user_count(shop_id: int, period: Period) -> dict[str, Any]:
             DailyShopMetric.shop_id == shop_id, DailyShopMetric.day.between(period.start, period.end)
         )
     ).scalar()
-    visitors, new = distinct_reached(reach, period.start, period.end), as_int(new)
+    visitors, new = as_int(visitors), as_int(new)
     result: dict[str, Any] = {
         "visitors": visitors,
         "identified_users": as_int(identified),
@@ -114,10 +109,16 @@ def user_count(shop_id: int, period: Period) -> dict[str, Any]:
         "returning_visitors": visitors - new,
     }
     if period.interval:
+        rows = [
+            (day, since, int(n))
+            for day, since, n in session.execute(
+                select(reach.day, reach.since, reach.visitors).where(*in_period, reach.visitors != 0)
+            )
+        ]
         result["series"] = [
             {
                 "period": bucket.isoformat(),
-                "visitors": distinct_reached(reach, bucket, _bucket_end(period, bucket)),
+                "visitors": distinct_reached(rows, bucket, _bucket_end(period, bucket)),
             }
             for bucket in period.buckets()
         ]
@@ -241,19 +242,25 @@ def devices(shop_id: int, period: Period) -> dict[str, Any]:
 def top_pages(shop_id: int, period: Period, *, limit: int = TOP_LIMIT) -> dict[str, Any]:
     """The most viewed pages (page_view events by URL), with views and distinct sessions."""
     page = DailyPageMetric
+    session = reader()
     views = func.sum(page.views)
     sessions = func.sum(case((page.since < period.start, page.sessions), else_=0))
-    rows = reader().execute(
-        select(func.max(page.url), views, sessions)
-        .where(page.shop_id == shop_id, page.day.between(period.start, period.end))
-        .group_by(page.page_key)
-        .having(views > 0)
-        .order_by(views.desc(), func.max(page.url))
-        .limit(limit)
+    in_period = (page.shop_id == shop_id, page.day.between(period.start, period.end))
+    grouped = select(page.page_key, views, sessions).where(*in_period).group_by(page.page_key)
+    # the limit-th largest view count, then every page reaching it, so ties rank by URL exactly
+    floor = session.execute(grouped.order_by(views.desc()).limit(1).offset(limit - 1)).first()
+    top = session.execute(grouped.having(views >= (floor[1] if floor else 1))).all()
+    urls = dict(
+        session.execute(
+            select(page.page_key, page.url).where(*in_period, page.page_key.in_([key for key, _, _ in top]))
+        ).all()
+        if top
+        else []
     )
+    ranked = sorted(((urls[key], int(v), int(n)) for key, v, n in top), key=lambda row: (-row[1], row[0]))
     return {
         "pages": [
-            {"url": url, "path": urlsplit(url).path or "/", "views": int(count), "sessions": int(n)}
-            for url, count, n in rows
+            {"url": url, "path": urlsplit(url).path or "/", "views": count, "sessions": n}
+            for url, count, n in ranked[:limit]
         ]
     }

@@ -61,7 +61,14 @@ def test_the_writers_session_and_visitor_rollups_equal_a_rebuild_from_raw_events
     import_events(Path(SAMPLE), shop.domain, "rees46")
     for day in (date(2019, 9, 30), date(2019, 10, 1)):
         rebuilt = nonzero(rebuild_day_rollups(shop, day))
-        assert set(rebuilt) >= {"sessions", "devices", "referrers", "visitors", "product_viewers", "retention"}
+        assert set(rebuilt) >= {
+            "sessions",
+            "devices",
+            "referrers",
+            "visitors",
+            "product_viewers",
+            "retention",
+        }
         assert rebuilt == nonzero(stored_day_rollups(shop, day))
         assert reconcile_day(shop, day).clean
 
