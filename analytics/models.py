@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopify_app.core.extensions import db
@@ -201,6 +202,11 @@ class DailyProductMetric(db.Model):  # type: ignore[name-defined]
 
 # The first day a reach row can name as "seen before": none (the primary key cannot be NULL).
 NEVER = date(1970, 1, 1)
+# A SHA-1 hex digest naming a long text (a URL, a campaign): compared as bytes on MariaDB, where a
+# unicode collation made grouping by it several times slower.
+DigestKey = String(40).with_variant(
+    mysql.VARCHAR(40, charset="ascii", collation="ascii_bin"), "mysql", "mariadb"
+)
 
 
 class DailySessionMetric(db.Model):  # type: ignore[name-defined]
@@ -255,7 +261,7 @@ class DailyCampaignMetric(db.Model):  # type: ignore[name-defined]
 
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    campaign_key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    campaign_key: Mapped[str] = mapped_column(DigestKey, primary_key=True)
     utm_source: Mapped[str] = mapped_column(String(255))
     utm_medium: Mapped[str | None] = mapped_column(String(255))
     utm_campaign: Mapped[str | None] = mapped_column(String(255))
@@ -275,7 +281,7 @@ class DailyPageMetric(db.Model):  # type: ignore[name-defined]
 
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    page_key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    page_key: Mapped[str] = mapped_column(DigestKey, primary_key=True)
     since: Mapped[date] = mapped_column(Date, primary_key=True)
     url: Mapped[str] = mapped_column(String(2048))
     views: Mapped[int] = mapped_column(Integer, default=0)
@@ -300,6 +306,17 @@ class DailyProductViewers(db.Model):  # type: ignore[name-defined]
     """Visitors viewing a product that day, by the last earlier day they viewed it (NEVER when none)."""
 
     __tablename__ = "daily_product_viewers"
+    __table_args__ = (
+        # the products of one report page over a period, without reading every product's rows
+        Index(
+            "ix_daily_product_viewers_shop_id_product_id_day",
+            "shop_id",
+            "product_id",
+            "day",
+            "since",
+            "visitors",
+        ),
+    )
 
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)

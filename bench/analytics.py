@@ -353,8 +353,9 @@ def measure(
             began = time.perf_counter()
             uncached()
             cold_ms = (time.perf_counter() - began) * 1000
-            # a route still scanning raw rows gets fewer timed runs so the bench ends
-            nocache_ms = timed(uncached, runs if cold_ms < 2000 else 3, warmups=1)
+            # a route still scanning raw rows gets 3 timed runs (its first call was the warm-up)
+            slow = cold_ms >= 2000
+            nocache_ms = timed(uncached, 3 if slow else runs, warmups=0 if slow else 1)
             ours_ms = timed(ours, runs)
             sql = RAW[name]
             maria_ms = duck_ms = None

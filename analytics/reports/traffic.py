@@ -246,10 +246,13 @@ def top_pages(shop_id: int, period: Period, *, limit: int = TOP_LIMIT) -> dict[s
     views = func.sum(page.views)
     sessions = func.sum(case((page.since < period.start, page.sessions), else_=0))
     in_period = (page.shop_id == shop_id, page.day.between(period.start, period.end))
-    grouped = select(page.page_key, views, sessions).where(*in_period).group_by(page.page_key)
-    # the limit-th largest view count, then every page reaching it, so ties rank by URL exactly
-    floor = session.execute(grouped.order_by(views.desc()).limit(1).offset(limit - 1)).first()
-    top = session.execute(grouped.having(views >= (floor[1] if floor else 1))).all()
+    grouped = (
+        select(page.page_key, views, sessions).where(*in_period).group_by(page.page_key).having(views > 0)
+    )
+    # the top by views, widened to every page tying the last one so ties rank by URL exactly
+    top = session.execute(grouped.order_by(views.desc()).limit(limit * 4)).all()
+    if len(top) == limit * 4 and top[-1][1] == top[limit - 1][1]:
+        top = session.execute(grouped.having(views >= top[limit - 1][1])).all()
     urls = dict(
         session.execute(
             select(page.page_key, page.url).where(*in_period, page.page_key.in_([key for key, _, _ in top]))

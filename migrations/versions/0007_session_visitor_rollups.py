@@ -5,15 +5,18 @@ Revision ID: 0007
 Revises: 0006
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import mysql
 
-
-# revision identifiers, used by Alembic.
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
+
+DIGEST = sa.String(40).with_variant(
+    mysql.VARCHAR(40, charset="ascii", collation="ascii_bin"), "mysql", "mariadb"
+)
 
 
 def upgrade():
@@ -21,7 +24,7 @@ def upgrade():
         "daily_campaign_metrics",
         sa.Column("shop_id", sa.Integer(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("campaign_key", sa.String(length=40), nullable=False),
+        sa.Column("campaign_key", DIGEST, nullable=False),
         sa.Column("utm_source", sa.String(length=255), nullable=False),
         sa.Column("utm_medium", sa.String(length=255), nullable=True),
         sa.Column("utm_campaign", sa.String(length=255), nullable=True),
@@ -53,7 +56,7 @@ def upgrade():
         "daily_page_metrics",
         sa.Column("shop_id", sa.Integer(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("page_key", sa.String(length=40), nullable=False),
+        sa.Column("page_key", DIGEST, nullable=False),
         sa.Column("since", sa.Date(), nullable=False),
         sa.Column("url", sa.String(length=2048), nullable=False),
         sa.Column("views", sa.Integer(), nullable=False),
@@ -134,6 +137,12 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("shop_id", "cohort_day", "week", name=op.f("pk_retention_cells")),
     )
+    with op.batch_alter_table("daily_product_viewers", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_daily_product_viewers_shop_id_product_id_day",
+            ["shop_id", "product_id", "day", "since", "visitors"],
+            unique=False,
+        )
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sessions_shop_id_customer_id"))
         batch_op.create_index(
