@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from analytics.models import NEVER
+from analytics.writer.sessions import PAGE_TYPES
 
-PAGE_TYPES = frozenset({"page_view", "product_view", "collection_view", "search"})
 FUNNEL_TYPES = ("product_view", "add_to_cart", "checkout_started", "purchase")
 FUNNEL_COLUMNS = ("reached_product_view", "reached_cart", "reached_checkout", "reached_purchase")
 WITH_COLUMNS = ("with_product_view", "with_cart", "with_checkout", "with_purchase")
