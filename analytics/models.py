@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopify_app.core.extensions import db
@@ -66,7 +67,7 @@ class VisitSession(db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         Index("ix_sessions_shop_id_started_at", "shop_id", "started_at"),
         Index("ix_sessions_shop_id_visitor_id_last_event_at", "shop_id", "visitor_id", "last_event_at"),
-        Index("ix_sessions_shop_id_customer_id", "shop_id", "customer_id"),
+        Index("ix_sessions_shop_id_customer_id_day", "shop_id", "customer_id", "day"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -197,6 +198,142 @@ class DailyProductMetric(db.Model):  # type: ignore[name-defined]
     carts: Mapped[int] = mapped_column(Integer, default=0)
     purchases: Mapped[int] = mapped_column(Integer, default=0)
     revenue: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+
+
+# The first day a reach row can name as "seen before": none (the primary key cannot be NULL).
+NEVER = date(1970, 1, 1)
+# A SHA-1 hex digest naming a long text (a URL, a campaign): compared as bytes on MariaDB, where a
+# unicode collation made grouping by it several times slower.
+DigestKey = String(40).with_variant(
+    mysql.VARCHAR(40, charset="ascii", collation="ascii_bin"), "mysql", "mariadb"
+)
+
+
+class DailySessionMetric(db.Model):  # type: ignore[name-defined]
+    """Per-day totals of the sessions that started that day (engagement, conversion, the funnel)."""
+
+    __tablename__ = "daily_session_metrics"
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
+    bounces: Mapped[int] = mapped_column(Integer, default=0)
+    duration_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    revenue: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    with_product_view: Mapped[int] = mapped_column(Integer, default=0)
+    with_cart: Mapped[int] = mapped_column(Integer, default=0)
+    with_checkout: Mapped[int] = mapped_column(Integer, default=0)
+    with_purchase: Mapped[int] = mapped_column(Integer, default=0)
+    reached_product_view: Mapped[int] = mapped_column(Integer, default=0)
+    reached_cart: Mapped[int] = mapped_column(Integer, default=0)
+    reached_checkout: Mapped[int] = mapped_column(Integer, default=0)
+    reached_purchase: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DailyDeviceMetric(db.Model):  # type: ignore[name-defined]
+    """Sessions, buying sessions and revenue per device type and session day."""
+
+    __tablename__ = "daily_device_metrics"
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    device: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
+    purchasing_sessions: Mapped[int] = mapped_column(Integer, default=0)
+    revenue: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+
+
+class DailyReferrerMetric(db.Model):  # type: ignore[name-defined]
+    """Sessions per referring host ('direct' when none) and session day."""
+
+    __tablename__ = "daily_referrer_metrics"
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    referrer: Mapped[str] = mapped_column(String(255), primary_key=True)
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DailyCampaignMetric(db.Model):  # type: ignore[name-defined]
+    """Sessions, buying sessions and revenue per UTM source/medium/campaign and session day."""
+
+    __tablename__ = "daily_campaign_metrics"
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    campaign_key: Mapped[str] = mapped_column(DigestKey, primary_key=True)
+    utm_source: Mapped[str] = mapped_column(String(255))
+    utm_medium: Mapped[str | None] = mapped_column(String(255))
+    utm_campaign: Mapped[str | None] = mapped_column(String(255))
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
+    purchasing_sessions: Mapped[int] = mapped_column(Integer, default=0)
+    revenue: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+
+
+class DailyPageMetric(db.Model):  # type: ignore[name-defined]
+    """Page views per URL and day, and the sessions viewing it that day.
+
+    `since` is the last earlier day the same session viewed the URL (NEVER when none), so the
+    distinct sessions of any range [a, b] are the rows of days in it whose `since` is before a.
+    """
+
+    __tablename__ = "daily_page_metrics"
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    page_key: Mapped[str] = mapped_column(DigestKey, primary_key=True)
+    since: Mapped[date] = mapped_column(Date, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    views: Mapped[int] = mapped_column(Integer, default=0)
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DailyVisitorReach(db.Model):  # type: ignore[name-defined]
+    """Visitors with a session that day, by the last earlier day they had one (NEVER when none).
+
+    Distinct visitors of a range [a, b] = the rows of days in it whose `since` is before a.
+    """
+
+    __tablename__ = "daily_visitor_reach"
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    since: Mapped[date] = mapped_column(Date, primary_key=True)
+    visitors: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DailyProductViewers(db.Model):  # type: ignore[name-defined]
+    """Visitors viewing a product that day, by the last earlier day they viewed it (NEVER when none)."""
+
+    __tablename__ = "daily_product_viewers"
+    __table_args__ = (
+        # the products of one report page over a period, without reading every product's rows
+        Index(
+            "ix_daily_product_viewers_shop_id_product_id_day",
+            "shop_id",
+            "product_id",
+            "day",
+            "since",
+            "visitors",
+        ),
+    )
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    product_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    since: Mapped[date] = mapped_column(Date, primary_key=True)
+    visitors: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RetentionCell(db.Model):  # type: ignore[name-defined]
+    """New visitors of a first-visit day active `week` weeks after their cohort week."""
+
+    __tablename__ = "retention_cells"
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    cohort_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    week: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    visitors: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Experiment(db.Model):  # type: ignore[name-defined]

@@ -1,8 +1,8 @@
 """Reconciliation: rebuild one day's rollups from the raw events and report any drift.
 
-The writer keeps `daily_shop_metrics` and `daily_product_metrics` incrementally, in the same
-transaction as the events. This rebuilds a day from `events` and `sessions` by the same
-definitions, stores every metric that differs as a `RollupDrift` row, and (with `repair=True`)
+The writer keeps `daily_shop_metrics`, `daily_product_metrics` and the session and visitor
+rollups (`analytics.rollup_facts`) incrementally, in the same transaction as the events. This
+rebuilds a day of each from `events` and `sessions` by the same definitions, stores every metric that differs as a `RollupDrift` row, and (with `repair=True`)
 overwrites the rollup with the rebuilt numbers.
 """
 
@@ -20,6 +20,9 @@ from analytics.drift_models import RollupDrift
 from analytics.models import DailyProductMetric, DailyShopMetric, Event, VisitSession
 from analytics.reports.period import Period, shop_today
 from analytics.reports.sql import flag
+from analytics.rollup_facts import nonzero
+from analytics.rollup_rebuild import DAY_COLUMN, rebuild_day_rollups, stored_day_rollups
+from analytics.writer.rollups import COUNTS, TABLES, write_tally
 from shopify_app.core.extensions import db
 from shopify_app.core.models import Shop
 
@@ -109,10 +112,28 @@ def reconcile_day(shop: Shop, day: date, *, repair: bool = False) -> Reconciliat
         for metric in PRODUCT_METRICS:
             before = getattr(row, metric, 0) if row else 0
             _compare(result, f"product:{product_id}:{metric}", before, rebuilt.get(metric, 0))
+    rebuilt_rows, stored_rows = (
+        nonzero(rebuild_day_rollups(shop, day)),
+        nonzero(stored_day_rollups(shop, day)),
+    )
+    session_drift = rebuilt_rows != stored_rows
+    for rollup in sorted(set(rebuilt_rows) | set(stored_rows)):
+        fresh_rows, kept_rows = rebuilt_rows.get(rollup, {}), stored_rows.get(rollup, {})
+        for key in sorted(set(fresh_rows) | set(kept_rows), key=repr):
+            for metric in COUNTS[rollup]:
+                label = f"{rollup}:{':'.join(str(part) for part in key[1:])}:{metric}"
+                _compare(
+                    result,
+                    label,
+                    kept_rows.get(key, {}).get(metric, 0),
+                    fresh_rows.get(key, {}).get(metric, 0),
+                )
     for drift in result.drifts:
         db.session.add(RollupDrift(shop_id=shop.id, day=day, repaired=repair, **drift))
     if repair and result.drifts:
         _overwrite(shop.id, day, totals, products)
+        if session_drift:
+            _overwrite_session_rollups(shop, day)
         result.repaired = True
     db.session.commit()
     return result
@@ -140,6 +161,15 @@ def _overwrite(shop_id: int, day: date, totals: dict[str, Any], products: dict[i
     for product_id, counts in products.items():
         db.session.add(DailyProductMetric(shop_id=shop_id, day=day, product_id=product_id, **counts))
     db.session.flush()
+
+
+def _overwrite_session_rollups(shop: Shop, day: date) -> None:
+    rebuilt = rebuild_day_rollups(shop, day)
+    for rollup, model in TABLES.items():
+        table = model.__table__
+        day_column = table.c[DAY_COLUMN.get(rollup, "day")]
+        db.session.execute(delete(table).where(table.c.shop_id == shop.id, day_column == day))
+    write_tally(shop.id, rebuilt)
 
 
 def reconcile_yesterday(shop: Shop, *, repair: bool = True) -> Reconciliation:

@@ -10,15 +10,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections import defaultdict
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 
-from analytics.models import Event, VisitSession
+from analytics.models import DailySessionMetric, Event
 from analytics.reports.period import Period, ratio
-from analytics.reports.sql import as_int, flag, plus_seconds, reader
+from analytics.reports.sql import as_int, reader
 from analytics.reports.traffic import series
+from analytics.rollup_facts import FUNNEL_COLUMNS, WITH_COLUMNS, funnel_depth
 
 PURCHASE_FUNNEL = (
     ("product_view", "Viewed a product"),
@@ -30,20 +32,18 @@ PURCHASE_FUNNEL = (
 
 def visit_conversion(shop_id: int, period: Period) -> dict[str, Any]:
     """Sessions with a product view, cart, checkout and purchase; rates; the ordered funnel."""
-    row = (
-        reader()
-        .execute(
-            select(
-                func.count(),
-                func.sum(flag(VisitSession.product_views > 0)),
-                func.sum(flag(VisitSession.carts > 0)),
-                func.sum(flag(VisitSession.checkouts > 0)),
-                func.sum(flag(VisitSession.purchases > 0)),
-            ).where(VisitSession.shop_id == shop_id, VisitSession.day.between(period.start, period.end))
+    metric = DailySessionMetric
+    columns = (metric.sessions, *(getattr(metric, name) for name in (*WITH_COLUMNS, *FUNNEL_COLUMNS)))
+    per_day: dict[date, list[int]] = {
+        row[0]: [as_int(value) for value in row[1:]]
+        for row in reader().execute(
+            select(metric.day, *columns).where(
+                metric.shop_id == shop_id, metric.day.between(period.start, period.end)
+            )
         )
-        .one()
-    )
-    visits, views, carts, checkouts, purchases = (as_int(value) for value in row)
+    }
+    totals = [sum(values[index] for values in per_day.values()) for index in range(len(columns))]
+    visits, views, carts, checkouts, purchases = totals[:5]
     result: dict[str, Any] = {
         "visits": visits,
         "product_views": views,
@@ -52,44 +52,15 @@ def visit_conversion(shop_id: int, period: Period) -> dict[str, Any]:
         "purchases": purchases,
         "cart_rate": ratio(carts, visits),
         "purchase_rate": ratio(purchases, visits),
-        "funnel": purchase_funnel(shop_id, period, visits),
+        "funnel": funnel_steps([("visit", "Visited"), *PURCHASE_FUNNEL], [visits, *totals[5:]]),
     }
     if period.interval:
-        result["series"] = series(
-            period, _per_day_conversion(shop_id, period), ("visits", "carts", "purchases")
-        )
+        by_day = {
+            day: {"visits": values[0], "carts": values[2], "purchases": values[4]}
+            for day, values in per_day.items()
+        }
+        result["series"] = series(period, by_day, ("visits", "carts", "purchases"))  # type: ignore[arg-type]
     return result
-
-
-def _per_day_conversion(shop_id: int, period: Period) -> dict[date, dict[str, float]]:
-    rows = reader().execute(
-        select(
-            VisitSession.day,
-            func.count(),
-            func.sum(flag(VisitSession.carts > 0)),
-            func.sum(flag(VisitSession.purchases > 0)),
-        )
-        .where(VisitSession.shop_id == shop_id, VisitSession.day.between(period.start, period.end))
-        .group_by(VisitSession.day)
-    )
-    return {
-        day: {"visits": as_int(visits), "carts": as_int(carts), "purchases": as_int(purchases)}
-        for day, visits, carts, purchases in rows
-    }
-
-
-def purchase_funnel(shop_id: int, period: Period, visits: int) -> list[dict[str, Any]]:
-    """visit → product view → cart → checkout → purchase, sessions reaching each step in order."""
-    sessions = select(VisitSession.id).where(
-        VisitSession.shop_id == shop_id, VisitSession.day.between(period.start, period.end)
-    )
-    counts = ordered_step_counts(
-        shop_id,
-        [step for step, _ in PURCHASE_FUNNEL],
-        key=Event.session_id,
-        scope=Event.session_id.in_(sessions),
-    )
-    return funnel_steps([("visit", "Visited"), *PURCHASE_FUNNEL], [visits, *counts])
 
 
 def funnel_steps(
@@ -112,57 +83,49 @@ def funnel_steps(
     return rows
 
 
-def ordered_step_counts(
-    shop_id: int,
-    steps: list[str],
-    *,
-    key: Any,
-    scope: Any,
-    window_seconds: int | None = None,
-) -> list[int]:
-    """How many `key`s (sessions or visitors) reach each step of `steps` in order.
+def ordered_step_counts(shop_id: int, steps: list[str], period: Period, window_seconds: int) -> list[int]:
+    """How many visitors reach each step of `steps` in order within the window.
 
-    Step n is reached at the earliest event of its type at or after the moment step n-1 was
-    reached (strictly after when both steps are the same type); with a window, no later than
-    `window_seconds` after the first step.
+    Step 0 is the visitor's earliest event of its type in the period; step n the earliest event of
+    its type at or after step n-1 (strictly after when both are the same type), no later than
+    `window_seconds` after step 0. One pass over the steps' events of the period plus the window.
     """
-    first_time = func.min(Event.occurred_at)
-    ctes = [
-        select(key.label("k"), first_time.label("t"), first_time.label("t0"))
-        .where(Event.shop_id == shop_id, Event.type == steps[0], scope)
-        .group_by(key)
-        .cte("step0")
-    ]
-    for index, step in enumerate(steps[1:], start=1):
-        previous = ctes[-1]
-        later = (
-            Event.occurred_at > previous.c.t
-            if step == steps[index - 1]
-            else Event.occurred_at >= previous.c.t
+    since, until = period.utc_bounds()
+    window = timedelta(seconds=window_seconds)
+    rows = reader().execute(
+        select(Event.visitor_id, Event.type, Event.occurred_at).where(
+            Event.shop_id == shop_id,
+            Event.occurred_at >= since,
+            Event.occurred_at < until + window,
+            Event.type.in_(sorted(set(steps))),
         )
-        conditions = [key == previous.c.k, Event.shop_id == shop_id, Event.type == step, later]
-        if window_seconds is not None:
-            conditions.append(Event.occurred_at <= plus_seconds(previous.c.t0, window_seconds))
-        ctes.append(
-            select(previous.c.k, func.min(Event.occurred_at).label("t"), previous.c.t0)
-            .select_from(previous.join(Event, and_(*conditions)))
-            .group_by(previous.c.k, previous.c.t0)
-            .cte(f"step{index}")
+    )
+    times: dict[int, dict[str, list[datetime]]] = defaultdict(lambda: defaultdict(list))
+    for visitor_id, kind, when in rows:
+        times[visitor_id][kind].append(when)
+    counts = [0] * len(steps)
+    for by_type in times.values():
+        starts = [when for when in by_type.get(steps[0], ()) if when < until]
+        if not starts:
+            continue
+        first = min(starts)
+        depth = funnel_depth(
+            [
+                (kind, when)
+                for kind, moments in by_type.items()
+                for when in moments
+                if first <= when <= first + window
+            ],
+            steps,
         )
-    counts = select(*[select(func.count()).select_from(cte).scalar_subquery() for cte in ctes])
-    return [as_int(value) for value in reader().execute(counts).one()]
+        for index in range(depth):
+            counts[index] += 1
+    return counts
 
 
 def custom_funnel(shop_id: int, period: Period, steps: list[str], window_seconds: int) -> dict[str, Any]:
     """Visitors reaching each of `steps` in order within `window_seconds` of the first step."""
-    since, until = period.utc_bounds()
-    counts = ordered_step_counts(
-        shop_id,
-        steps,
-        key=Event.visitor_id,
-        scope=and_(Event.occurred_at >= since, Event.occurred_at < until),
-        window_seconds=window_seconds,
-    )
+    counts = ordered_step_counts(shop_id, steps, period, window_seconds)
     rows = funnel_steps([(step, step.replace("_", " ").capitalize()) for step in steps], counts)
     for row in rows:
         row["visitors"] = row.pop("sessions")

@@ -2,7 +2,8 @@
 
 Views, carts, purchases and revenue come from the daily product rollup (product_view,
 add_to_cart and purchase events of the product; revenue of purchased lines). Unique visitors
-are distinct visitors with a product_view of the product in the period, from raw events.
+are distinct visitors with a product_view of the product in the period, from the product viewers
+rollup (each visitor counted on the first day of the period they viewed it).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import distinct, func, select
 
-from analytics.models import DailyProductMetric, Event
+from analytics.models import DailyProductMetric, DailyProductViewers
 from analytics.reports.period import Period, ratio
 from analytics.reports.sql import as_float, as_int, reader
 from shopify_app.core.models import Product
@@ -36,9 +37,6 @@ def product_visits(
     purchases = func.sum(DailyProductMetric.purchases)
     revenue = func.sum(DailyProductMetric.revenue)
     where = (DailyProductMetric.shop_id == shop_id, DailyProductMetric.day.between(period.start, period.end))
-    total = as_int(
-        session.execute(select(func.count(distinct(DailyProductMetric.product_id))).where(*where)).scalar()
-    )
     query = (
         select(DailyProductMetric.product_id, views, carts, purchases, revenue)
         .where(*where)
@@ -48,11 +46,15 @@ def product_visits(
     offset = (page - 1) * per_page
     if sort in in_sql:
         order = in_sql[sort].desc() if descending else in_sql[sort].asc()
-        query = query.order_by(order, DailyProductMetric.product_id).limit(per_page).offset(offset)
-        rows = [_row(*row) for row in session.execute(query)]
+        # one pass: the page and, as a window over the groups, how many products there are
+        counted = query.add_columns(func.count().over()).order_by(order, DailyProductMetric.product_id)
+        found = session.execute(counted.limit(per_page).offset(offset)).all()
+        rows = [_row(*row[:5]) for row in found]
+        total = int(found[0][5]) if found else _count(session, where)
         _add_unique_visitors(shop_id, period, rows)
     else:
         rows = [_row(*row) for row in session.execute(query)]
+        total = len(rows)
         _add_unique_visitors(shop_id, period, rows)
         rows.sort(key=lambda row: (-row[sort] if descending else row[sort], row["product_id"]))
         rows = rows[offset : offset + per_page]
@@ -65,6 +67,12 @@ def product_visits(
         "sort": sort,
         "order": "desc" if descending else "asc",
     }
+
+
+def _count(session: Any, where: tuple[Any, ...]) -> int:
+    return as_int(
+        session.execute(select(func.count(distinct(DailyProductMetric.product_id))).where(*where)).scalar()
+    )
 
 
 def _row(product_id: int, views: Any, carts: Any, purchases: Any, revenue: Any) -> dict[str, Any]:
@@ -85,25 +93,22 @@ def _row(product_id: int, views: Any, carts: Any, purchases: Any, revenue: Any) 
 def _add_unique_visitors(shop_id: int, period: Period, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    since, until = period.utc_bounds()
+    viewers = DailyProductViewers
     ids = [row["product_id"] for row in rows]
     counts: dict[int, int] = {}
     for chunk_start in range(0, len(ids), 1000):
         chunk = ids[chunk_start : chunk_start + 1000]
         query = (
-            select(Event.product_id, func.count(distinct(Event.visitor_id)))
+            select(viewers.product_id, func.sum(viewers.visitors))
             .where(
-                Event.shop_id == shop_id,
-                Event.product_id.in_(chunk),
-                Event.occurred_at >= since,
-                Event.occurred_at < until,
-                Event.type == "product_view",
+                viewers.shop_id == shop_id,
+                viewers.day.between(period.start, period.end),
+                viewers.since < period.start,
+                viewers.product_id.in_(chunk),
             )
-            .group_by(Event.product_id)
+            .group_by(viewers.product_id)
         )
-        counts.update(
-            {int(product_id): int(n) for product_id, n in reader().execute(query) if product_id is not None}
-        )
+        counts.update({int(product_id): int(n or 0) for product_id, n in reader().execute(query)})
     for row in rows:
         row["unique_visitors"] = counts.get(row["product_id"], 0)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, func, literal_column
+from sqlalchemy import case
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -22,13 +22,6 @@ def dialect_name() -> str:
     return bind.dialect.name
 
 
-def seconds_between(later: Any, earlier: Any) -> ColumnElement[Any]:
-    """Whole seconds from `earlier` to `later`."""
-    if dialect_name() == "sqlite":
-        return func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0, 3)
-    return func.timestampdiff(literal_column("MICROSECOND"), earlier, later) / 1000000.0
-
-
 def flag(condition: ColumnElement[bool]) -> ColumnElement[Any]:
     """1 when `condition` holds, else 0 (to SUM as a count)."""
     return case((condition, 1), else_=0)
@@ -42,10 +35,3 @@ def as_int(value: Any) -> int:
 def as_float(value: Any, places: int = 2) -> float:
     """An aggregate as a rounded float (NULL → 0)."""
     return round(float(value or 0), places)
-
-
-def plus_seconds(moment: Any, seconds: int) -> ColumnElement[Any]:
-    """`moment` + `seconds`, in SQL."""
-    if dialect_name() == "sqlite":
-        return func.strftime("%Y-%m-%d %H:%M:%f", moment, f"+{int(seconds)} seconds")
-    return func.date_add(moment, literal_column(f"INTERVAL {int(seconds)} SECOND"))

@@ -7,20 +7,34 @@ Definitions (README, "Analytics definitions"):
 - bounce: a session that saw at most one page (page_views ≤ 1 and product_views ≤ 1) and did
   nothing else (no cart, checkout or purchase).
 - session duration: last event time minus first event time.
+
+Every number comes from the daily rollups the writer keeps (`analytics.rollup_facts`); identified
+users alone read `sessions`, through the (shop, customer, day) index, which holds identified
+sessions only past its NULL prefix.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, distinct, func, select
+from sqlalchemy import case, distinct, func, select
 
-from analytics.models import DailyShopMetric, Event, VisitSession
+from analytics.models import (
+    DailyCampaignMetric,
+    DailyDeviceMetric,
+    DailyPageMetric,
+    DailyReferrerMetric,
+    DailySessionMetric,
+    DailyShopMetric,
+    DailyVisitorReach,
+    VisitSession,
+)
 from analytics.reports.period import Period, ratio
-from analytics.reports.sql import as_float, as_int, flag, reader, seconds_between
+from analytics.reports.sql import as_float, as_int, reader
 
 TOP_LIMIT = 10
 
@@ -62,18 +76,29 @@ def series(
     return points
 
 
+def distinct_reached(rows: list[tuple[date, date, int]], first: date, last: date) -> int:
+    """Distinct entities of [first, last] from reach rows (day, since, count): see `rollup_facts`."""
+    return sum(count for day, since, count in rows if first <= day <= last and since < first)
+
+
 def user_count(shop_id: int, period: Period) -> dict[str, Any]:
     """Distinct visitors, identified customers, and new versus returning visitors."""
-    where = and_(VisitSession.shop_id == shop_id, _in_period(period))
     session = reader()
-    visitors, identified = session.execute(
-        select(
-            func.count(distinct(VisitSession.visitor_id)), func.count(distinct(VisitSession.customer_id))
-        ).where(where)
-    ).one()
+    reach = DailyVisitorReach
+    in_period = (reach.shop_id == shop_id, reach.day.between(period.start, period.end))
+    visitors = session.execute(
+        select(func.sum(reach.visitors)).where(*in_period, reach.since < period.start)
+    ).scalar()
+    identified = session.execute(
+        select(func.count(distinct(VisitSession.customer_id))).where(
+            VisitSession.shop_id == shop_id,
+            VisitSession.customer_id.is_not(None),
+            _in_period(period),
+        )
+    ).scalar()
     new = session.execute(
-        select(func.count(distinct(VisitSession.visitor_id))).where(
-            where, VisitSession.is_new_visitor.is_(True)
+        select(func.sum(DailyShopMetric.new_visitors)).where(
+            DailyShopMetric.shop_id == shop_id, DailyShopMetric.day.between(period.start, period.end)
         )
     ).scalar()
     visitors, new = as_int(visitors), as_int(new)
@@ -84,48 +109,50 @@ def user_count(shop_id: int, period: Period) -> dict[str, Any]:
         "returning_visitors": visitors - new,
     }
     if period.interval:
-        rows = session.execute(
-            select(VisitSession.day, VisitSession.visitor_id)
-            .where(where)
-            .group_by(VisitSession.day, VisitSession.visitor_id)
-        )
-        buckets: dict[date, set[int]] = defaultdict(set)
-        for day, visitor_id in rows:
-            buckets[period.bucket(day)].add(visitor_id)
+        rows = [
+            (day, since, int(n))
+            for day, since, n in session.execute(
+                select(reach.day, reach.since, reach.visitors).where(*in_period, reach.visitors != 0)
+            )
+        ]
         result["series"] = [
-            {"period": bucket.isoformat(), "visitors": len(buckets.get(bucket, ()))}
+            {
+                "period": bucket.isoformat(),
+                "visitors": distinct_reached(rows, bucket, _bucket_end(period, bucket)),
+            }
             for bucket in period.buckets()
         ]
     return result
 
 
+def _bucket_end(period: Period, bucket: date) -> date:
+    day = max(bucket, period.start)
+    while day + timedelta(days=1) <= period.end and period.bucket(day + timedelta(days=1)) == bucket:
+        day += timedelta(days=1)
+    return day
+
+
 def engagement(shop_id: int, period: Period) -> dict[str, Any]:
     """Bounce rate, average session duration and revenue per session."""
-    bounced = and_(
-        VisitSession.page_views <= 1,
-        VisitSession.product_views <= 1,
-        VisitSession.carts == 0,
-        VisitSession.checkouts == 0,
-        VisitSession.purchases == 0,
-    )
-    row = (
-        reader()
-        .execute(
-            select(
-                func.count(),
-                func.sum(flag(bounced)),
-                func.sum(seconds_between(VisitSession.last_event_at, VisitSession.started_at)),
-                func.sum(VisitSession.revenue),
-            ).where(VisitSession.shop_id == shop_id, _in_period(period))
+    rows = reader().execute(
+        select(
+            DailySessionMetric.day,
+            DailySessionMetric.sessions,
+            DailySessionMetric.bounces,
+            DailySessionMetric.duration_ms,
+            DailySessionMetric.revenue,
+        ).where(
+            DailySessionMetric.shop_id == shop_id, DailySessionMetric.day.between(period.start, period.end)
         )
-        .one()
     )
-    sessions, bounces, seconds, revenue = (
-        as_int(row[0]),
-        as_int(row[1]),
-        float(row[2] or 0),
-        float(row[3] or 0),
-    )
+    per_day: dict[date, dict[str, float]] = {}
+    sessions = bounces = milliseconds = 0
+    money = Decimal("0")
+    for day, n, b, ms, r in rows:
+        per_day[day] = {"sessions": as_int(n), "bounces": as_int(b), "revenue": float(r or 0)}
+        sessions, bounces, milliseconds = sessions + as_int(n), bounces + as_int(b), milliseconds + as_int(ms)
+        money += Decimal(r or 0)
+    seconds, revenue = milliseconds / 1000, float(money)
     result: dict[str, Any] = {
         "sessions": sessions,
         "bounces": bounces,
@@ -135,79 +162,68 @@ def engagement(shop_id: int, period: Period) -> dict[str, Any]:
         "revenue_per_session": round(revenue / sessions, 2) if sessions else 0.0,
     }
     if period.interval:
-        rows = reader().execute(
-            select(VisitSession.day, func.count(), func.sum(flag(bounced)), func.sum(VisitSession.revenue))
-            .where(VisitSession.shop_id == shop_id, _in_period(period))
-            .group_by(VisitSession.day)
-        )
-        per_day = {
-            day: {"sessions": as_int(n), "bounces": as_int(b), "revenue": float(r or 0)}
-            for day, n, b, r in rows
-        }
         result["series"] = series(period, per_day, ("sessions", "bounces", "revenue"))
     return result
 
 
 def referrers(shop_id: int, period: Period, *, limit: int = TOP_LIMIT) -> dict[str, Any]:
     """Sessions by referring site (host; 'direct' when none) and by UTM source/medium/campaign."""
-    where = and_(VisitSession.shop_id == shop_id, _in_period(period))
     session = reader()
-    hosts: dict[str, int] = defaultdict(int)
-    for referrer, count in session.execute(
-        select(VisitSession.referrer, func.count()).where(where).group_by(VisitSession.referrer)
-    ):
-        hosts[referrer_host(referrer)] += int(count)
+    sessions = func.sum(DailyReferrerMetric.sessions)
+    hosts = session.execute(
+        select(DailyReferrerMetric.referrer, sessions)
+        .where(
+            DailyReferrerMetric.shop_id == shop_id, DailyReferrerMetric.day.between(period.start, period.end)
+        )
+        .group_by(DailyReferrerMetric.referrer)
+        .having(sessions > 0)
+        .order_by(sessions.desc(), DailyReferrerMetric.referrer)
+        .limit(limit)
+    )
+    campaign = DailyCampaignMetric
+    count = func.sum(campaign.sessions)
     utm_rows = session.execute(
         select(
-            VisitSession.utm_source,
-            VisitSession.utm_medium,
-            VisitSession.utm_campaign,
-            func.count(),
-            func.sum(flag(VisitSession.purchases > 0)),
-            func.sum(VisitSession.revenue),
+            func.max(campaign.utm_source),
+            func.max(campaign.utm_medium),
+            func.max(campaign.utm_campaign),
+            count,
+            func.sum(campaign.purchasing_sessions),
+            func.sum(campaign.revenue),
         )
-        .where(where, VisitSession.utm_source.is_not(None))
-        .group_by(VisitSession.utm_source, VisitSession.utm_medium, VisitSession.utm_campaign)
-        .order_by(func.count().desc(), VisitSession.utm_source)
+        .where(campaign.shop_id == shop_id, campaign.day.between(period.start, period.end))
+        .group_by(campaign.campaign_key)
+        .having(count > 0)
+        .order_by(count.desc(), func.max(campaign.utm_source))
         .limit(limit)
     )
     return {
-        "referrers": [
-            {"referrer": host, "sessions": count}
-            for host, count in sorted(hosts.items(), key=lambda item: (-item[1], item[0]))[:limit]
-        ],
+        "referrers": [{"referrer": host, "sessions": as_int(n)} for host, n in hosts],
         "utm": [
             {
                 "utm_source": source,
                 "utm_medium": medium,
-                "utm_campaign": campaign,
-                "sessions": as_int(count),
+                "utm_campaign": name,
+                "sessions": as_int(n),
                 "purchases": as_int(purchases),
                 "revenue": as_float(revenue),
             }
-            for source, medium, campaign, count, purchases, revenue in utm_rows
+            for source, medium, name, n, purchases, revenue in utm_rows
         ],
     }
-
-
-def referrer_host(referrer: str | None) -> str:
-    """The referring site's host without `www.`, or 'direct'."""
-    host = urlsplit(referrer or "").hostname or ""
-    host = host.removeprefix("www.")
-    return host or "direct"
 
 
 def devices(shop_id: int, period: Period) -> dict[str, Any]:
     """Sessions, purchases and revenue by device type."""
     rows = reader().execute(
         select(
-            func.coalesce(VisitSession.device, "unknown"),
-            func.count(),
-            func.sum(flag(VisitSession.purchases > 0)),
-            func.sum(VisitSession.revenue),
+            DailyDeviceMetric.device,
+            func.sum(DailyDeviceMetric.sessions),
+            func.sum(DailyDeviceMetric.purchasing_sessions),
+            func.sum(DailyDeviceMetric.revenue),
         )
-        .where(VisitSession.shop_id == shop_id, _in_period(period))
-        .group_by(func.coalesce(VisitSession.device, "unknown"))
+        .where(DailyDeviceMetric.shop_id == shop_id, DailyDeviceMetric.day.between(period.start, period.end))
+        .group_by(DailyDeviceMetric.device)
     )
     items = [
         {
@@ -218,30 +234,36 @@ def devices(shop_id: int, period: Period) -> dict[str, Any]:
             "revenue": as_float(revenue),
         }
         for device, count, purchases, revenue in rows
+        if as_int(count)
     ]
     return {"devices": sorted(items, key=lambda item: (-item["sessions"], item["device"]))}
 
 
 def top_pages(shop_id: int, period: Period, *, limit: int = TOP_LIMIT) -> dict[str, Any]:
     """The most viewed pages (page_view events by URL), with views and distinct sessions."""
-    since, until = period.utc_bounds()
-    views = func.count()
-    rows = reader().execute(
-        select(Event.url, views, func.count(distinct(Event.session_id)))
-        .where(
-            Event.shop_id == shop_id,
-            Event.occurred_at >= since,
-            Event.occurred_at < until,
-            Event.type == "page_view",
-            Event.url.is_not(None),
-        )
-        .group_by(Event.url)
-        .order_by(views.desc(), Event.url)
-        .limit(limit)
+    page = DailyPageMetric
+    session = reader()
+    views = func.sum(page.views)
+    sessions = func.sum(case((page.since < period.start, page.sessions), else_=0))
+    in_period = (page.shop_id == shop_id, page.day.between(period.start, period.end))
+    grouped = (
+        select(page.page_key, views, sessions).where(*in_period).group_by(page.page_key).having(views > 0)
     )
+    # the top by views, widened to every page tying the last one so ties rank by URL exactly
+    top = session.execute(grouped.order_by(views.desc()).limit(limit * 4)).all()
+    if len(top) == limit * 4 and top[-1][1] == top[limit - 1][1]:
+        top = session.execute(grouped.having(views >= top[limit - 1][1])).all()
+    urls = dict(
+        session.execute(
+            select(page.page_key, page.url).where(*in_period, page.page_key.in_([key for key, _, _ in top]))
+        ).all()
+        if top
+        else []
+    )
+    ranked = sorted(((urls[key], int(v), int(n)) for key, v, n in top), key=lambda row: (-row[1], row[0]))
     return {
         "pages": [
-            {"url": url, "path": urlsplit(url).path or "/", "views": int(count), "sessions": int(sessions)}
-            for url, count, sessions in rows
+            {"url": url, "path": urlsplit(url).path or "/", "views": count, "sessions": n}
+            for url, count, n in ranked[:limit]
         ]
     }

@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from analytics.reconcile import reconcile_day
 from analytics.segments.saved import create_segment
 from shopify_app.core.auth import mint_session_token
 from tests.support.factories import make_event, make_session, make_shop, make_visitor
@@ -57,6 +58,8 @@ def victim(db: Any) -> Any:
     visitor = make_visitor(shop)
     visit = make_session(shop, visitor, product_views=1, purchases=1, revenue=99)
     make_event(visit, "product_view", product_id=5)
+    # rows made directly, not by the writer: rebuild the day's rollups as reconciliation does
+    reconcile_day(shop, visit.day, repair=True)
     segment = create_segment(shop.id, f"{MARKER} buyers", {"type": "cart_abandoners", "days": 30})
     return shop, segment
 

@@ -3,7 +3,8 @@ as drift (and repaired), through the scheduled task."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+import time as clock
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +12,13 @@ from sqlalchemy import select
 
 from analytics.drift_models import RollupDrift
 from analytics.importer import import_events
-from analytics.models import DailyProductMetric, DailyShopMetric
+from analytics.models import DailyProductMetric, DailySessionMetric, DailyShopMetric
 from analytics.reconcile import reconcile_day
+from analytics.rollup_facts import nonzero
+from analytics.rollup_rebuild import rebuild_day_rollups, stored_day_rollups
 from analytics.tasks import reconcile_rollups_task
 from shopify_app.core.extensions import db
+from tests.analytics.test_traffic_accuracy import AGENTS, traffic
 from tests.conftest import SHARED
 from tests.support.factories import make_shop
 
@@ -52,3 +56,57 @@ def test_drift_is_found_reported_and_repaired(app: Any) -> None:
     db.session.expire_all()
     assert db.session.get(DailyShopMetric, (shop.id, yesterday)).sessions == true_sessions
     assert reconcile_day(shop, yesterday).clean
+
+
+def test_the_writers_session_and_visitor_rollups_equal_a_rebuild_from_raw_events(app: Any) -> None:
+    shop = make_shop(timezone="America/Noronha")
+    import_events(Path(SAMPLE), shop.domain, "rees46")
+    for day in (date(2019, 9, 30), date(2019, 10, 1)):
+        rebuilt = nonzero(rebuild_day_rollups(shop, day))
+        assert set(rebuilt) >= {
+            "sessions",
+            "devices",
+            "referrers",
+            "visitors",
+            "product_viewers",
+            "retention",
+        }
+        assert rebuilt == nonzero(stored_day_rollups(shop, day))
+        assert reconcile_day(shop, day).clean
+
+
+def test_drift_in_a_session_rollup_is_reported_and_repaired(app: Any) -> None:
+    shop = make_shop(timezone="America/Noronha")
+    import_events(Path(SAMPLE), shop.domain, "rees46")
+    day = date(2019, 10, 1)
+    row = db.session.get(DailySessionMetric, (shop.id, day))
+    true_bounces = row.bounces
+    row.bounces += 2
+    db.session.commit()
+
+    found = reconcile_day(shop, day, repair=True)
+
+    assert [(d["metric"], d["rebuilt_value"]) for d in found.drifts] == [
+        ("sessions::bounces", str(true_bounces))
+    ]
+    db.session.expire_all()
+    assert db.session.get(DailySessionMetric, (shop.id, day)).bounces == true_bounces
+    assert reconcile_day(shop, day).clean
+
+
+def test_rollups_of_traffic_arriving_late_and_out_of_order_equal_a_rebuild(client: Any, shop: Any) -> None:
+    now_ms = int(clock.time() * 1000)
+    for _visitor, device, events in traffic(shop.domain, now_ms):
+        # every other event first, the rest later: late events join and reshape stored sessions
+        for part in (events[::2], events[1::2]):
+            if part:
+                body = {"shop": shop.domain, "sent_at": int(clock.time() * 1000), "events": part}
+                response = client.post("/events/", json=body, headers={"User-Agent": AGENTS[device]})
+                assert response.status_code == 202
+    today = datetime.now(UTC).date()
+    seen: set[str] = set()
+    for day in (today - timedelta(days=n) for n in range(3)):
+        rebuilt = nonzero(rebuild_day_rollups(shop, day))
+        assert rebuilt == nonzero(stored_day_rollups(shop, day)), day
+        seen |= set(rebuilt)
+    assert seen >= {"sessions", "devices", "referrers", "campaigns", "pages", "visitors", "retention"}
