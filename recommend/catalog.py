@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from recommend.models import RecommendationState
 from shopify_app.core.extensions import db
@@ -91,13 +91,8 @@ def catalog_version(shop_id: int) -> int:
 
 def bump_catalog_version(shop_id: int, _product_ids: list[int] | None = None) -> None:
     """The `catalog_changed` hook: every process reloads its snapshot on its next request."""
-    bumped = db.session.execute(
-        update(RecommendationState)
-        .where(RecommendationState.shop_id == shop_id)
-        .values(catalog_version=RecommendationState.catalog_version + 1)
-    )
-    if not bumped.rowcount:  # type: ignore[attr-defined]
-        db.session.add(RecommendationState(shop_id=shop_id, catalog_version=1, model_version=0))
+    state = RecommendationState.locked(shop_id)
+    state.catalog_version += 1
     db.session.flush()
 
 

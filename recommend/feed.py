@@ -2,7 +2,8 @@
 
 The writer's `sessions_updated` hook hands over the sessions it just committed; a task reads
 their product events and upserts one row per session (viewed in order, carted, bought), stamped
-with a version (epoch milliseconds). Web processes pick up rows newer than what they hold
+with the shop's next model version (taken under a row lock, so it is also the commit order; in
+epoch milliseconds when the clock is ahead). Web processes pick up rows newer than what they hold
 (`recommend.live`). `rebuild` feeds every session of a shop, after a history import or the demo.
 """
 
@@ -18,7 +19,7 @@ from sqlalchemy import func, select
 
 from analytics.models import Event, VisitSession
 from analytics.writer.sql import upsert
-from recommend.models import RecommendationSession
+from recommend.models import RecommendationSession, RecommendationState
 from shopify_app.core.extensions import db
 
 PRODUCT_EVENTS = ("product_view", "add_to_cart", "purchase")
@@ -78,7 +79,9 @@ def feed_sessions(shop_id: int, session_ids: Sequence[int]) -> int:
     """Upsert the trails of these sessions (flushes, never commits); returns how many had products."""
     if not session_ids:
         return 0
-    version = int(time.time() * 1000)
+    state = RecommendationState.locked(shop_id)  # held to commit: versions commit in order
+    version = max(state.model_version + 1, int(time.time() * 1000))
+    state.model_version = version
     trails = _trails(shop_id, session_ids)
     rows = [
         {

@@ -3,7 +3,7 @@
 On first use a process loads the shop's session trails from `rec_sessions` (oldest first, so
 the most recent sessions are the preferred neighbours); afterwards, at most every
 `RECOMMENDATIONS_REFRESH_SECONDS`, it reads only rows whose version is newer than what it holds
-(less an overlap, since versions are commit-time clocks and adding a trail twice changes nothing).
+(versions commit in order: `recommend.feed` takes them under the shop's state row lock).
 The version it holds is the model version that keys cached answers.
 """
 
@@ -25,7 +25,6 @@ from recommend.engine import ShopRecommender
 from shopify_app.core.extensions import db
 
 log = logging.getLogger(__name__)
-OVERLAP_MS = 120_000
 
 
 @dataclass
@@ -93,7 +92,7 @@ def _trail_lines(shop_id: int, since: int) -> Iterator[str]:
 
 def take_in(model: LiveModel, shop_id: int) -> int:
     """Add the trails fed since the model's version; returns how many rows were read."""
-    since = model.version - OVERLAP_MS if model.version else -1
+    since = model.version if model.version else -1
     read = 0
     add = model.recommender.add_session
     for line in _trail_lines(shop_id, since):

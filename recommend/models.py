@@ -3,14 +3,16 @@
 `rec_sessions` holds, per session, the products viewed (in order), carted and bought, as
 space-separated Shopify product ids. Workers upsert it as sessions grow; every web process
 loads it into a `ShopRecommender` and then reads only rows whose `version` is newer than what
-it holds. `rec_shop_state` carries the shop's model and catalog versions that key the caches.
+it holds. `rec_shop_state` carries the shop's model and catalog versions that key the caches;
+a feeder takes the next model version under the state row's lock, so versions commit in order
+and a reader never misses a row by reading past it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopify_app.core.extensions import db
@@ -41,3 +43,13 @@ class RecommendationState(db.Model):  # type: ignore[name-defined]
     model_version: Mapped[int] = mapped_column(BigInteger, default=0)
     catalog_version: Mapped[int] = mapped_column(BigInteger, default=0)
     rebuilt_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    @classmethod
+    def locked(cls, shop_id: int) -> RecommendationState:
+        """The shop's row, created if missing, locked until the transaction ends (flushes)."""
+        from analytics.writer.sql import upsert
+
+        upsert(cls.__table__, [{"shop_id": shop_id, "model_version": 0, "catalog_version": 0}],
+               keys=["shop_id"], merge={"model_version": "max"})  # fmt: skip
+        locking = select(cls).where(cls.shop_id == shop_id).with_for_update()
+        return db.session.execute(locking.execution_options(populate_existing=True)).scalar_one()
