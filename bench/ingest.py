@@ -193,8 +193,11 @@ def writer(seconds: int, events: int, processes: int = 2) -> dict[str, float]:
     stored count is checked against it at the end."""
     prefill(events)
     before = _stored()
+    # As in production, follow-up work (the recommendation feed) goes to Celery through a broker
+    # for the task workers; without one it would run inside the writer, in process.
+    worker_env = env(CELERY_BROKER_URL=REDIS_URL)
     writers = [
-        subprocess.Popen([BIN / "clickstream", "worker", "--without", "tasks"], env=env(), cwd=ROOT,
+        subprocess.Popen([BIN / "clickstream", "worker", "--without", "tasks"], env=worker_env, cwd=ROOT,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(processes)
     ]  # fmt: skip

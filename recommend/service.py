@@ -16,7 +16,6 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -30,93 +29,20 @@ from analytics.models import Event, Visitor
 from recommend.catalog import ShopCatalog, current_catalog
 from recommend.feed import PRODUCT_EVENTS, purchased_products
 from recommend.live import current_model
+from recommend.settings import RecommendationSettings
 from recommend.widgets import MerchantRules, Placement, VisitorHistory, choose
-from shopify_app.core.errors import BadRequest
 from shopify_app.core.extensions import db, get_redis
-from shopify_app.core.models import Shop
 from shopify_app.core.types import utcnow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 RACE_ATTEMPTS = 3
 EXPERIMENT_KEY = "recommendations"
-HOLDOUT_MODES = ("hide", "popularity")
 HISTORY_DAYS = 60
 HISTORY_EVENTS = 200
 CACHE_SECONDS = 300
 EXPOSURE_DEDUP_SECONDS = 3600
 VISITOR_SPECIFIC = ("featured_collection", "pick_up_where_you_left_off")
-
-
-@dataclass(frozen=True)
-class RecommendationSettings:
-    """The merchant's choices for the widgets."""
-
-    pinned: tuple[int, ...] = ()
-    excluded: frozenset[int] = frozenset()
-    holdout_share: float = 0.1
-    holdout_mode: str = "hide"
-
-    @classmethod
-    def of(cls, shop: Shop) -> RecommendationSettings:
-        """The shop's settings (defaults until the merchant changes them)."""
-        return cls.from_stored(shop.settings)
-
-    @classmethod
-    def from_stored(cls, shop_settings: dict[str, Any] | None) -> RecommendationSettings:
-        """The settings from a shop's stored settings."""
-        raw = (shop_settings or {}).get("recommendations") or {}
-        return cls(
-            tuple(int(p) for p in raw.get("pinned", ())),
-            frozenset(int(p) for p in raw.get("excluded", ())),
-            float(raw.get("holdout_share", 0.1)),
-            str(raw.get("holdout_mode", "hide")),
-        )
-
-    @classmethod
-    def validated(cls, changes: Any, current: RecommendationSettings) -> RecommendationSettings:
-        """`current` with the merchant's changes applied, or a BadRequest naming the field."""
-        if not isinstance(changes, dict):
-            raise BadRequest("send a JSON object of settings", field="body")
-        unknown = sorted(set(changes) - {"pinned", "excluded", "holdout_share", "holdout_mode"})
-        if unknown:
-            raise BadRequest(f"unknown setting {unknown[0]}", field=unknown[0])
-        values = current.as_dict()
-        for name in ("pinned", "excluded"):
-            if name in changes:
-                ids = changes[name]
-                if not isinstance(ids, list) or not all(str(p).isdigit() for p in ids) or len(ids) > 100:
-                    raise BadRequest(f"{name} must be a list of up to 100 product ids", field=name)
-                values[name] = [int(p) for p in ids]
-        if "holdout_share" in changes:
-            share = changes["holdout_share"]
-            if not isinstance(share, int | float) or isinstance(share, bool) or not 0 <= share <= 0.5:
-                raise BadRequest("holdout_share must be a number from 0 to 0.5", field="holdout_share")
-            values["holdout_share"] = float(share)
-        if "holdout_mode" in changes:
-            if changes["holdout_mode"] not in HOLDOUT_MODES:
-                raise BadRequest("holdout_mode must be hide or popularity", field="holdout_mode")
-            values["holdout_mode"] = changes["holdout_mode"]
-        return cls(
-            tuple(values["pinned"]),
-            frozenset(values["excluded"]),
-            values["holdout_share"],
-            values["holdout_mode"],
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        """The settings as stored in `Shop.settings["recommendations"]`."""
-        return {
-            "pinned": list(self.pinned),
-            "excluded": sorted(self.excluded),
-            "holdout_share": self.holdout_share,
-            "holdout_mode": self.holdout_mode,
-        }
-
-    @property
-    def rules(self) -> MerchantRules:
-        """Pins and exclusions as the widgets apply them."""
-        return MerchantRules(self.pinned, self.excluded)
 
 
 def visitor_history(shop_id: int, visitor_key: str | None) -> VisitorHistory:

@@ -20,7 +20,7 @@ from analytics.segment_models import Segment
 from analytics.segments import customers
 from analytics.segments.rules import RFM_GROUPS, RULE_TYPES
 from analytics.views import int_arg, with_comparison
-from recommend.service import RecommendationSettings
+from recommend.settings import RecommendationSettings
 from shopify_app.admin import settings as shop_settings
 from shopify_app.admin.session import NeedsBounce, page_session
 from shopify_app.core.extensions import db

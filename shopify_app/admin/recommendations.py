@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, request
 
 from recommend.catalog import bump_catalog_version
-from recommend.service import HOLDOUT_MODES, RecommendationSettings
+from recommend.settings import HOLDOUT_MODES, RecommendationSettings
 from shopify_app.core.auth import admin_api, current_shop
 from shopify_app.core.extensions import db
 from shopify_app.core.openapi import error_response, json_response, register_openapi
