@@ -155,19 +155,28 @@ def _add(line: Totals, row: Any, sign: int) -> None:
 
 def _daily_sums(session: Session, shop_id: int, days: list[date], product_ids: list[int]) -> Any:
     daily = DailyProductMetric
-    # day IN (...) AND product_id IN (...): point lookups on the primary key (shop, day, product)
+    # day IN (...) AND product_id IN (...): point lookups on the primary key (shop, day, product);
+    # MariaDB otherwise takes the (shop, day) index and reads every product of those days.
     return session.execute(
         select(daily.product_id, *(func.sum(getattr(daily, m)).label(m) for m in METRICS))
+        .with_hint(daily, "FORCE INDEX (PRIMARY)", dialect_name="mysql")
+        .with_hint(daily, "FORCE INDEX (PRIMARY)", dialect_name="mariadb")
         .where(daily.shop_id == shop_id, daily.day.in_(days), daily.product_id.in_(product_ids))
         .group_by(daily.product_id)
     )
 
 
+def active_products(session: Session, shop_id: int, period: Period) -> int:
+    """How many products have a daily row in the period, by the monthly rollup's day bits."""
+    return _active(session, shop_id, month_parts(period))
+
+
 def _active(session: Session, shop_id: int, parts: list[MonthPart]) -> int:
-    """How many products have a daily row in the period (from the months' day bits)."""
     month = MonthlyProductMetric
     in_period = or_(
         *(and_(month.month == part.month, month.active_days.op("&")(part.days_mask) != 0) for part in parts)
     )
-    query = select(func.count(distinct(month.product_id))).where(month.shop_id == shop_id, in_period)
+    # one row per product and month: a period within one month counts rows
+    counted = func.count() if len(parts) == 1 else func.count(distinct(month.product_id))
+    query = select(counted).where(month.shop_id == shop_id, in_period)
     return int(session.execute(query).scalar() or 0)

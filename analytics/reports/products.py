@@ -15,7 +15,7 @@ from sqlalchemy import distinct, func, select
 
 from analytics.models import DailyProductMetric, DailyProductViewers
 from analytics.reports.period import Period, ratio
-from analytics.reports.product_ranking import rank_products
+from analytics.reports.product_ranking import active_products, rank_products
 from analytics.reports.sql import as_float, as_int, reader
 from shopify_app.core.models import Product
 
@@ -76,6 +76,16 @@ def product_visits(
         "sort": sort,
         "order": "desc" if descending else "asc",
     }
+
+
+def products_with_activity(shop_id: int, period: Period) -> int:
+    """How many products had activity in the period (the report's `total`)."""
+    session = reader()
+    counted = active_products(session, shop_id, period)
+    if counted:
+        return counted
+    where = (DailyProductMetric.shop_id == shop_id, DailyProductMetric.day.between(period.start, period.end))
+    return _count(session, where)  # nothing in the monthly rollup: the daily rows are few (or lack it)
 
 
 def _count(session: Any, where: tuple[Any, ...]) -> int:

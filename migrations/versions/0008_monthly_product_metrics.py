@@ -13,7 +13,7 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-SORTS = ("views", "carts", "purchases", "revenue")
+INDEXED = ("views", "carts", "purchases", "revenue", "active_days")
 # Each (shop, day, product) has one daily row, so summing the days' bits is OR-ing them.
 FILL = {
     "mysql": "DATE_FORMAT(day, '%Y-%m-01')",
@@ -42,9 +42,9 @@ def upgrade():
         sa.PrimaryKeyConstraint("shop_id", "month", "product_id", name=op.f("pk_monthly_product_metrics")),
     )
     with op.batch_alter_table("monthly_product_metrics", schema=None) as batch_op:
-        for sort in SORTS:
+        for column in INDEXED:
             batch_op.create_index(
-                f"ix_monthly_product_metrics_{sort}", ["shop_id", "month", sort], unique=False
+                f"ix_monthly_product_metrics_{column}", ["shop_id", "month", column], unique=False
             )
     dialect = "sqlite" if op.get_bind().dialect.name == "sqlite" else "mysql"
     op.execute(

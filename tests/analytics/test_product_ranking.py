@@ -104,6 +104,9 @@ def test_every_page_of_the_ranking_equals_the_plain_sum_over_the_period(
             shown = expected[(page - 1) * per_page : page * per_page]
             where = f"{sort}, {start}..{end}, page {page}"
             assert body["total"] == len(expected), where
+            days = (end - start).days + 1
+            earlier = plain_sum(shop.id, start - timedelta(days=days), start - timedelta(days=1), sort)
+            assert body["previous"]["total"] == len(earlier), where
             assert [row["product_id"] for row in body["products"]] == [r[0] for r in shown], where
             assert [(r["views"], r["carts"], r["purchases"]) for r in body["products"]] == [
                 r[1:4] for r in shown
