@@ -200,6 +200,35 @@ class DailyProductMetric(db.Model):  # type: ignore[name-defined]
     revenue: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
 
 
+class MonthlyProductMetric(db.Model):  # type: ignore[name-defined]
+    """Per-product, per-month sums of `daily_product_metrics`, with the days that have a row.
+
+    `active_days` has bit d-1 set when the product has a daily row on day d of the month. The
+    product report ranks from these (a month's sum bounds any part of it) and reads exact totals
+    of a few products from the daily rows.
+    """
+
+    __tablename__ = "monthly_product_metrics"
+    __table_args__ = (
+        # the products of a month by each sort, largest first
+        Index("ix_monthly_product_metrics_views", "shop_id", "month", "views"),
+        Index("ix_monthly_product_metrics_carts", "shop_id", "month", "carts"),
+        Index("ix_monthly_product_metrics_purchases", "shop_id", "month", "purchases"),
+        Index("ix_monthly_product_metrics_revenue", "shop_id", "month", "revenue"),
+        # how many products had a day in the period, without reading whole rows
+        Index("ix_monthly_product_metrics_active_days", "shop_id", "month", "active_days"),
+    )
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    product_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    views: Mapped[int] = mapped_column(Integer, default=0)
+    carts: Mapped[int] = mapped_column(Integer, default=0)
+    purchases: Mapped[int] = mapped_column(Integer, default=0)
+    revenue: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    active_days: Mapped[int] = mapped_column(Integer, default=0)
+
+
 # The first day a reach row can name as "seen before": none (the primary key cannot be NULL).
 NEVER = date(1970, 1, 1)
 # A SHA-1 hex digest naming a long text (a URL, a campaign): compared as bytes on MariaDB, where a

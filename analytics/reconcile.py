@@ -1,6 +1,7 @@
 """Reconciliation: rebuild one day's rollups from the raw events and report any drift.
 
-The writer keeps `daily_shop_metrics`, `daily_product_metrics` and the session and visitor
+The writer keeps `daily_shop_metrics`, `daily_product_metrics` (and its monthly sums,
+`monthly_product_metrics`, rewritten from it on repair) and the session and visitor
 rollups (`analytics.rollup_facts`) incrementally, in the same transaction as the events. This
 rebuilds a day of each from `events` and `sessions` by the same definitions, stores every metric that differs as a `RollupDrift` row, and (with `repair=True`)
 overwrites the rollup with the rebuilt numbers.
@@ -22,6 +23,7 @@ from analytics.reports.period import Period, shop_today
 from analytics.reports.sql import flag
 from analytics.rollup_facts import nonzero
 from analytics.rollup_rebuild import DAY_COLUMN, rebuild_day_rollups, stored_day_rollups
+from analytics.writer.product_months import refresh_product_months
 from analytics.writer.rollups import COUNTS, TABLES, write_tally
 from shopify_app.core.extensions import db
 from shopify_app.core.models import Shop
@@ -131,7 +133,9 @@ def reconcile_day(shop: Shop, day: date, *, repair: bool = False) -> Reconciliat
     for drift in result.drifts:
         db.session.add(RollupDrift(shop_id=shop.id, day=day, repaired=repair, **drift))
     if repair and result.drifts:
+        touched = set(kept) | set(products)
         _overwrite(shop.id, day, totals, products)
+        refresh_product_months(shop.id, day, touched)
         if session_drift:
             _overwrite_session_rollups(shop, day)
         result.repaired = True

@@ -141,6 +141,8 @@ def product_visits() -> Response:
     per_page = int_arg("per_page", 20, minimum=1, maximum=MAX_PAGE_SIZE)
 
     def report(shop_id: int, within: Period) -> dict[str, Any]:
+        if within != period:  # the previous period: only its total is compared
+            return {"total": reports.products_with_activity(shop_id, within)}
         return reports.product_visits(
             shop_id, within, sort=sort, descending=order == "desc", page=page, per_page=per_page
         )

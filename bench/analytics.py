@@ -154,6 +154,11 @@ def generate(
     select shop_id, occurred_at::date as day, product_id, sum((type='product_view')::int) views,
       sum((type='add_to_cart')::int) carts, sum((type='purchase')::int) purchases, sum((type='purchase')::int) * 25.0 revenue
     from events where product_id is not null group by all""")
+    con.execute("""
+    create table monthly_product_metrics as
+    select shop_id, date_trunc('month', day)::date as month, product_id, sum(views) views, sum(carts) carts,
+      sum(purchases) purchases, sum(revenue) revenue, bit_or((1 << (dayofmonth(day) - 1))::integer) active_days
+    from daily_product_metrics group by all""")
     _session_rollups(con)
     con.execute(
         f"create table products as select range + 1 as id, 1 as shop_id, range + 1 as shopify_id,"
@@ -246,6 +251,7 @@ LOADS = {
     " occurred_at as client_ts, occurred_at, occurred_at as received_at from events",
     "daily_shop_metrics": "select * from daily_shop_metrics",
     "daily_product_metrics": "select * from daily_product_metrics",
+    "monthly_product_metrics": "select * from monthly_product_metrics",
     "products": "select id, shop_id, shopify_id, handle, title from products",
     **{table: f"select {columns.strip('()')} from {table}" for table, columns in ROLLUP_COLUMNS.items()},
 }
@@ -257,6 +263,7 @@ COLUMNS = {
     " occurred_at, received_at)",
     "daily_shop_metrics": "",
     "daily_product_metrics": "",
+    "monthly_product_metrics": "",
     "products": "(id, shop_id, shopify_id, handle, title) set status = 'active', published = 1, available = 1,"
     " price = 10, created_at = now(), updated_at = now()",
     **ROLLUP_COLUMNS,
@@ -298,7 +305,8 @@ def load(con: duckdb.DuckDBPyConnection, folder: Path, small_shops: int) -> None
         print(f"loaded {table} in {time.perf_counter() - began:.1f}s", flush=True)
         path.unlink()
     cursor.execute(
-        f"ANALYZE TABLE events, sessions, daily_shop_metrics, daily_product_metrics, {', '.join(ROLLUP_COLUMNS)}"
+        "ANALYZE TABLE events, sessions, daily_shop_metrics, daily_product_metrics, monthly_product_metrics,"
+        f" {', '.join(ROLLUP_COLUMNS)}"
     )
 
 

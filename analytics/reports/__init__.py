@@ -5,7 +5,7 @@ from __future__ import annotations
 from analytics.reports.cohorts import retention_cohorts
 from analytics.reports.conversion import custom_funnel, visit_conversion
 from analytics.reports.period import Period, parse_period
-from analytics.reports.products import product_visits
+from analytics.reports.products import product_visits, products_with_activity
 from analytics.reports.traffic import devices, engagement, referrers, session_count, top_pages, user_count
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "engagement",
     "parse_period",
     "product_visits",
+    "products_with_activity",
     "referrers",
     "retention_cohorts",
     "session_count",

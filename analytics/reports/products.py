@@ -1,7 +1,8 @@
 """Product analytics: views, unique visitors, carts, purchases and revenue per product.
 
 Views, carts, purchases and revenue come from the daily product rollup (product_view,
-add_to_cart and purchase events of the product; revenue of purchased lines). Unique visitors
+add_to_cart and purchase events of the product; revenue of purchased lines); the largest first by
+one of them are found from its monthly sums (`product_ranking`), the rest sum the daily rows. Unique visitors
 are distinct visitors with a product_view of the product in the period, from the product viewers
 rollup (each visitor counted on the first day of the period they viewed it).
 """
@@ -14,6 +15,7 @@ from sqlalchemy import distinct, func, select
 
 from analytics.models import DailyProductMetric, DailyProductViewers
 from analytics.reports.period import Period, ratio
+from analytics.reports.product_ranking import active_products, rank_products
 from analytics.reports.sql import as_float, as_int, reader
 from shopify_app.core.models import Product
 
@@ -44,7 +46,14 @@ def product_visits(
     )
     in_sql: dict[str, Any] = {"views": views, "carts": carts, "purchases": purchases, "revenue": revenue}
     offset = (page - 1) * per_page
-    if sort in in_sql:
+    ranking = None
+    if sort in in_sql and descending:
+        ranking = rank_products(session, shop_id, period, sort, offset + per_page)
+    if ranking is not None:
+        rows = [_row(product_id, *(line[m] for m in in_sql)) for product_id, line in ranking.top[offset:]]
+        total = ranking.total
+        _add_unique_visitors(shop_id, period, rows)
+    elif sort in in_sql:
         order = in_sql[sort].desc() if descending else in_sql[sort].asc()
         # one pass: the page and, as a window over the groups, how many products there are
         counted = query.add_columns(func.count().over()).order_by(order, DailyProductMetric.product_id)
@@ -67,6 +76,16 @@ def product_visits(
         "sort": sort,
         "order": "desc" if descending else "asc",
     }
+
+
+def products_with_activity(shop_id: int, period: Period) -> int:
+    """How many products had activity in the period (the report's `total`)."""
+    session = reader()
+    counted = active_products(session, shop_id, period)
+    if counted:
+        return counted
+    where = (DailyProductMetric.shop_id == shop_id, DailyProductMetric.day.between(period.start, period.end))
+    return _count(session, where)  # nothing in the monthly rollup: the daily rows are few (or lack it)
 
 
 def _count(session: Any, where: tuple[Any, ...]) -> int:

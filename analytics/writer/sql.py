@@ -22,12 +22,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from shopify_app.core.extensions import db
 
-Merge = Literal["add", "max", "min", "set"]
+Merge = Literal["add", "max", "min", "or", "set"]
 STATEMENT_BYTES = 1_000_000  # well under MariaDB's default max_allowed_packet (16 MB)
 _MYSQL_MERGE = {
     "add": "`{0}` = `{0}` + VALUES(`{0}`)",
     "max": "`{0}` = GREATEST(`{0}`, VALUES(`{0}`))",
     "min": "`{0}` = LEAST(`{0}`, VALUES(`{0}`))",
+    "or": "`{0}` = `{0}` | VALUES(`{0}`)",
     "set": "`{0}` = VALUES(`{0}`)",
 }
 
@@ -187,4 +188,6 @@ def _merged(table: Table, name: str, how: Merge, new: Any) -> ColumnElement[Any]
         return func.max(old, new)
     if how == "min":
         return func.min(old, new)
+    if how == "or":
+        return old.op("|")(new)
     return new  # type: ignore[no-any-return]
