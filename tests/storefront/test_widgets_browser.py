@@ -108,6 +108,7 @@ def test_widgets_show_demo_products_and_a_click_is_recorded_with_widget_and_arm(
         "recommendations",
         1,
     )
-    impression = events["widget_impression"]
-    assert impression.props is not None
-    assert product_id in impression.props["products"]
+    shown = [e.props for e in _clicks() if e.type == "widget_impression" and e.props]
+    favourites_shown = [props for props in shown if props["widget"] == "crowd_favorites"]
+    assert len(favourites_shown) == 1, "one impression of the crowd favourites, when it came into view"
+    assert product_id in favourites_shown[0]["products"]
