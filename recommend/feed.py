@@ -79,7 +79,9 @@ def feed_sessions(shop_id: int, session_ids: Sequence[int]) -> int:
     """Upsert the trails of these sessions (flushes, never commits); returns how many had products."""
     if not session_ids:
         return 0
-    state = RecommendationState.locked(shop_id)  # held to commit: versions commit in order
+    # The lock comes first and is held to commit: versions commit in order, and two feeders of
+    # one session read its events one after the other, so the later version has the newer trail.
+    state = RecommendationState.locked(shop_id)
     version = max(state.model_version + 1, int(time.time() * 1000))
     state.model_version = version
     trails = _trails(shop_id, session_ids)
