@@ -24,6 +24,8 @@ from typing import Any
 import duckdb
 import pymysql
 
+from bench._database import recreate_database
+
 DB_NAME = "cs_analytics_bench"
 RAW_LIMIT_SECONDS = 30
 HOST = "127.0.0.1"
@@ -272,9 +274,7 @@ COLUMNS = {
 
 def load(con: duckdb.DuckDBPyConnection, folder: Path, small_shops: int) -> None:
     """Create the schema with our migrations, then LOAD DATA LOCAL INFILE every table."""
-    server = pymysql.connect(host=HOST, user="root", password="", autocommit=True)
-    server.cursor().execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-    server.cursor().execute(f"CREATE DATABASE {DB_NAME} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    recreate_database(DB_NAME)
     from flask_migrate import upgrade
 
     from shopify_app import create_app

@@ -29,6 +29,8 @@ from pathlib import Path
 import pymysql
 import redis
 
+from bench._database import recreate_database
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 DB_NAME = "clickstream_bench"
@@ -53,11 +55,7 @@ def env(**extra: str) -> dict[str, str]:
 
 
 def setup() -> None:
-    connection = pymysql.connect(host="127.0.0.1", user="root", autocommit=True)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-        cursor.execute(f"CREATE DATABASE {DB_NAME} CHARACTER SET utf8mb4")
-    connection.close()
+    recreate_database(DB_NAME)
     subprocess.run([BIN / "clickstream", "db", "upgrade"], env=env(), check=True, capture_output=True)
     code = (
         "from shopify_app import create_app\n"

@@ -24,6 +24,8 @@ from typing import Any
 
 import pymysql
 
+from bench._database import recreate_database
+
 DB_NAME = "cs_widgets_bench"
 DB_URL = f"mysql+pymysql://root@127.0.0.1:3306/{DB_NAME}?charset=utf8mb4"
 REDIS_URL = "redis://127.0.0.1:6379/10"
@@ -55,11 +57,7 @@ def build(products: int, sessions: int) -> None:
 
     from shopify_app import create_app
 
-    admin = pymysql.connect(host="127.0.0.1", user="root", autocommit=True)
-    with admin.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-        cursor.execute(f"CREATE DATABASE {DB_NAME} CHARACTER SET utf8mb4")
-    admin.close()
+    recreate_database(DB_NAME)
     app = create_app({"ENV": {"CLICKSTREAM_ENV": "testing", "DATABASE_URL": DB_URL, "REDIS_URL": ""}})
     with app.app_context():
         upgrade()

@@ -15,20 +15,12 @@ import pstats
 import time
 from pathlib import Path
 
-import pymysql
+from bench._database import drop_database, recreate_database
 
 DB_NAME = "cs_writer_profile"
 DB_URL = f"mysql+pymysql://root@127.0.0.1:3306/{DB_NAME}?charset=utf8mb4"
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "rees46_2019-Oct_head.csv.gz"
 SHOP = "profile-shop.myshopify.com"
-
-
-def _fresh_database() -> None:
-    connection = pymysql.connect(host="127.0.0.1", user="root", autocommit=True)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-        cursor.execute(f"CREATE DATABASE {DB_NAME} CHARACTER SET utf8mb4")
-    connection.close()
 
 
 def main(argv: list[str]) -> None:
@@ -43,7 +35,7 @@ def main(argv: list[str]) -> None:
     from shopify_app.core.models import Shop
     from shopify_app.core.types import utcnow
 
-    _fresh_database()
+    recreate_database(DB_NAME)
     app = create_app({"ENV": {"CLICKSTREAM_ENV": "testing", "DATABASE_URL": DB_URL, "REDIS_URL": ""}})
     with app.app_context():
         upgrade()
@@ -60,4 +52,4 @@ def main(argv: list[str]) -> None:
         r"analytics/(writer|rollup)", args.top
     )
     print("```\n" + out.getvalue().strip() + "\n```")
-    _fresh_database()
+    drop_database(DB_NAME)

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from analytics.models import Event, VisitSession
+from analytics.purchases import purchase_lines
 from analytics.writer.sql import upsert
 from recommend.models import RecommendationSession, RecommendationState
 from shopify_app.core.extensions import db
@@ -39,12 +40,7 @@ class Trail:
 
 def purchased_products(event_product: int | None, props: dict[str, Any] | None) -> list[int]:
     """The products a purchase event names: its line items, else its own product id."""
-    products: list[int] = []
-    for item in (props or {}).get("items") or []:
-        try:
-            products.append(int(item["product_id"]))
-        except (KeyError, TypeError, ValueError):
-            continue
+    products = [product_id for product_id, _, _ in purchase_lines(props)]
     if not products and event_product is not None:
         products.append(int(event_product))
     return products

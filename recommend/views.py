@@ -9,11 +9,9 @@ looked up through the collector's per-process cache (a minute), not once per req
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from flask import Blueprint, Response, jsonify, request
 
-from flask import Blueprint, Response, current_app, jsonify, request
-
-from analytics.ingest.limits import ShopRef, active_shop
+from analytics.ingest.limits import ShopRef, active_shop, origin_allowed
 from recommend.service import recommend
 from recommend.widgets import WIDGETS, Placement
 from shopify_app.core.app_proxy import is_signed_app_proxy_query
@@ -31,11 +29,6 @@ class InvalidProxySignature(Unauthorized):
     code = "invalid_proxy_signature"
 
 
-def _storefront_origins(shop: ShopRef) -> set[str]:
-    app_url = urlsplit(current_app.config.get("SHOPIFY_APP_URL") or "")
-    return {*shop.origins, f"{app_url.scheme}://{app_url.netloc}", request.host_url.rstrip("/")}
-
-
 def authorize(shop: ShopRef) -> str | None:
     """Refuse unless signed by the app proxy or sent from an allowed origin; the origin to echo."""
     if "signature" in request.args:
@@ -44,7 +37,7 @@ def authorize(shop: ShopRef) -> str | None:
         return None
     origin = (request.headers.get("Origin") or "").rstrip("/")
     if origin:
-        if origin not in _storefront_origins(shop):
+        if not origin_allowed(origin, shop.origins):
             raise Forbidden(f"recommendations for {shop.domain} are not served to {origin}", field="shop")
         return origin
     if request.headers.get("Sec-Fetch-Site") == "same-origin":

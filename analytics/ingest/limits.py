@@ -80,7 +80,7 @@ def _origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _allowed(origin: str, shop_origins: frozenset[str]) -> bool:
+def origin_allowed(origin: str, shop_origins: frozenset[str]) -> bool:
     """The shop's storefronts, the app's own demo storefront, or this server itself."""
     origin = origin.rstrip("/")
     return (
@@ -94,14 +94,14 @@ def check_origin(shop: ShopRef) -> None:
     """Browsers may send only from the shop's own storefront (or the app's demo storefront)."""
     origin = request.headers.get("Origin")
     g.ingest_shop_origins = shop.origins
-    if origin and not _allowed(origin, shop.origins):
+    if origin and not origin_allowed(origin, shop.origins):
         raise Forbidden(f"events for {shop.domain} are not accepted from {origin}", field="shop")
 
 
 def origin_allowed_for_request(origin: str) -> bool:
     """Whether to echo `origin` in CORS headers (preflights carry no shop: the POST decides)."""
     shop_origins = g.get("ingest_shop_origins")
-    return shop_origins is None or _allowed(origin, shop_origins)
+    return shop_origins is None or origin_allowed(origin, shop_origins)
 
 
 def _client_ip() -> str:

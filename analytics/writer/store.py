@@ -38,6 +38,7 @@ from sqlalchemy.exc import OperationalError
 
 from analytics import identity
 from analytics.models import DailyProductMetric, DailyShopMetric, Event, Visitor, VisitSession
+from analytics.purchases import purchase_lines
 from analytics.writer.product_months import add_product_months
 from analytics.writer.rollups import add_session_rollups
 from analytics.writer.sessions import PAGE_TYPES, SessionState, extend, open_session, pick_session
@@ -511,7 +512,7 @@ def _add_rollups(
         if kind == "purchase":
             totals["purchases"] += 1
             totals["revenue"] += _value(event)
-            for item in _items(event):
+            for item in purchase_lines(event.get("props")):
                 line = products[(day, item[0])]
                 line["purchases"] += item[1]
                 line["revenue"] += item[2]
@@ -535,16 +536,3 @@ def _add_rollups(
     )
     add_product_months(shop_id, products)
     add_session_rollups(shop_id, events, sessions, new_visitors, zone, value=_value)
-
-
-def _items(event: dict[str, Any]) -> list[tuple[int, int, Decimal]]:
-    """(product id, quantity, line revenue) of a purchase's items."""
-    lines = []
-    for item in (event.get("props") or {}).get("items") or []:
-        try:
-            quantity = int(item.get("quantity") or 1)
-            price = Decimal(str(item.get("price") or 0))
-            lines.append((int(item["product_id"]), quantity, (price * quantity).quantize(Decimal("0.01"))))
-        except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError):
-            continue
-    return lines
