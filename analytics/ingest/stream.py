@@ -8,9 +8,9 @@ acknowledges it, atomically with the acknowledgement, so /healthz can report the
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any, cast
 
+import orjson
 import redis
 
 STREAM = "cs:ingest"
@@ -89,7 +89,7 @@ def admit(
 
     The verdict (1, or a *_LIMITED code) and, when admitted, which of `visitors` have a reply
     waiting (`expect_reply`), so the collector asks for replies only when there are some."""
-    body = json.dumps(batch, separators=(",", ":"))
+    body = orjson.dumps(batch)
     answer = _run_admit(
         client,
         [ip_key, shop_key, STREAM, PENDING, _replies_key(int(batch["shop_id"]))],
@@ -101,7 +101,7 @@ def admit(
 def append(client: redis.Redis, batch: dict[str, Any]) -> str:
     """Add a checked batch to the stream; its entry id."""
     pipe = client.pipeline(transaction=True)
-    pipe.xadd(STREAM, {"b": json.dumps(batch, separators=(",", ":")), "n": len(batch["events"])})
+    pipe.xadd(STREAM, {"b": orjson.dumps(batch), "n": len(batch["events"])})
     pipe.incrby(PENDING, len(batch["events"]))
     entry_id, _ = pipe.execute()
     return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
@@ -127,7 +127,7 @@ def _decode(entries: list[Any]) -> list[Entry]:
         key = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
         raw = fields.get(b"b") or fields.get("b")
         count = int(fields.get(b"n") or fields.get("n") or 0)
-        decoded.append((key, json.loads(raw), count))
+        decoded.append((key, orjson.loads(raw), count))
     return decoded
 
 

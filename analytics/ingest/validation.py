@@ -9,10 +9,11 @@ the moment of receipt, one older than `MAX_AGE` is refused (history goes through
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import orjson
 
 from shopify_app.core.errors import BadRequest
 
@@ -73,9 +74,16 @@ def _text(value: Any, where: str, name: str, limit: int, *, required: bool = Fal
     return value
 
 
-def _utm(url: str | None) -> dict[str, str | None]:
-    if not url or "utm_" not in url:  # most URLs: no need to parse them
-        return dict.fromkeys(UTM_FIELDS)
+def _present_text(value: Any, where: str, name: str, limit: int) -> str:
+    """A required string field (the common case, a short string, costs two comparisons)."""
+    if type(value) is str and 0 < len(value) <= limit:
+        return value
+    checked = _text(value, where, name, limit, required=True)
+    assert checked is not None
+    return checked
+
+
+def _utm(url: str) -> dict[str, str | None]:
     query = parse_qs(urlsplit(url).query)
     found: dict[str, str | None] = {}
     for name in UTM_FIELDS:
@@ -89,7 +97,7 @@ def _props(value: Any, field: str, kind: str) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise BadRequest(f"{field} must be an object", field=field)
-    if len(json.dumps(value, separators=(",", ":"))) > MAX_PROPS_BYTES:
+    if len(orjson.dumps(value)) > MAX_PROPS_BYTES:
         raise BadRequest(f"{field} is larger than {MAX_PROPS_BYTES} bytes", field=field)
     if kind == "purchase":
         raw_value = value.get("value")
@@ -113,44 +121,55 @@ def normalize_event(
     """One checked event with its server time (`ts`) and its client time (`client_ts`).
 
     Optional fields that are empty are left out (the writer reads them with `.get`), which keeps
-    the ingest stream's entries small."""
+    the ingest stream's entries small. The usual event (a string id and type, an integer time,
+    no props) is checked with plain comparisons; anything else goes through the helpers, which
+    name the bad field."""
     where = f"events[{index}]"
     if not isinstance(raw, dict):
         raise BadRequest(f"{where} must be an object", field=where)
-    event_id = _text(raw.get("id"), where, "id", 36, required=True)
-    if not UUID_PATTERN.match(str(event_id)):
+    get = raw.get
+    event_id = _present_text(get("id"), where, "id", 36)
+    if not UUID_PATTERN.match(event_id):
         raise BadRequest(f"{where}.id must be a UUID", field=f"{where}.id")
-    kind = _text(raw.get("type"), where, "type", MAX_KEY, required=True)
-    if not TYPE_PATTERN.match(str(kind)):
+    kind = _present_text(get("type"), where, "type", MAX_KEY)
+    if kind not in STANDARD_TYPES and not TYPE_PATTERN.match(kind):
         raise BadRequest(
             f"{where}.type must be lower-case letters, digits and _ : . -", field=f"{where}.type"
         )
-    client_ts = _integer(raw.get("ts"), where, "ts")
-    assert client_ts is not None
+    client_ts = get("ts")
+    if type(client_ts) is not int:
+        client_ts = _integer(client_ts, where, "ts")
+        assert client_ts is not None
     ts = client_ts + offset_ms
     if clamp and ts > received_ms:
         ts = received_ms
     if max_age is not None and ts < received_ms - max_age:
         raise BadRequest(f"{where}.ts is more than {max_age // 86_400_000} days old", field=f"{where}.ts")
-    visitor = _text(raw.get("visitor_id"), where, "visitor_id", MAX_KEY, required=True)
-    product = raw.get("product_id")
-    url = _text(raw.get("url"), where, "url", MAX_URL)
-    optional: dict[str, Any] = {
-        "customer_id": _integer(raw.get("customer_id"), where, "customer_id", allow_none=True),
-        "url": url,
-        "referrer": _text(raw.get("referrer"), where, "referrer", MAX_URL),
-        "product_id": _integer(product, where, "product_id", allow_none=True) if product != "" else None,
-        "props": _props(raw.get("props"), f"{where}.props", str(kind)) or None,
-        **_utm(url),
-    }
-    event = {
-        "id": str(event_id).lower(),
+    visitor = _present_text(get("visitor_id"), where, "visitor_id", MAX_KEY)
+    event: dict[str, Any] = {
+        "id": event_id.lower(),
         "type": kind,
         "ts": ts,
         "client_ts": client_ts,
         "visitor_id": visitor,
     }
-    event.update((name, value) for name, value in optional.items() if value is not None)
+    customer = get("customer_id")
+    if customer is not None:
+        event["customer_id"] = _integer(customer, where, "customer_id")
+    url = get("url")
+    if url is not None and url != "":
+        event["url"] = url = _present_text(url, where, "url", MAX_URL)
+        if "utm_" in url:
+            event.update((name, value) for name, value in _utm(url).items() if value is not None)
+    referrer = get("referrer")
+    if referrer is not None and referrer != "":
+        event["referrer"] = _present_text(referrer, where, "referrer", MAX_URL)
+    product = get("product_id")
+    if product is not None and product != "":
+        event["product_id"] = product if type(product) is int else _integer(product, where, "product_id")
+    props = get("props")
+    if props is not None and props != {}:
+        event["props"] = _props(props, f"{where}.props", kind)
     return event
 
 
