@@ -162,6 +162,7 @@ def generate(
       sum(purchases) purchases, sum(revenue) revenue, bit_or((1 << (dayofmonth(day) - 1))::integer) active_days
     from daily_product_metrics group by all""")
     _session_rollups(con)
+    _reach_and_timelines(con)
     con.execute(
         f"create table products as select range + 1 as id, 1 as shop_id, range + 1 as shopify_id,"
         f" 'p-' || (range + 1)::varchar handle, 'Product ' || (range + 1)::varchar title from range({products})"
@@ -235,6 +236,24 @@ def _session_rollups(con: duckdb.DuckDBPyConnection) -> None:
     select shop_id, cohort_day, week, count(*) visitors from weeks where week between 0 and 52 group by all""")
 
 
+def _reach_and_timelines(con: duckdb.DuckDBPyConnection) -> None:
+    """Product activity and reach, and visitor timelines (`analytics.reach_models`), from the same
+    events (the bench's shops keep UTC days)."""
+    con.execute("""
+    create table product_activity as select shop_id, product_id, min(day) first_day, max(day) last_day
+    from daily_product_metrics group by all""")
+    con.execute("""
+    create table daily_product_reach as
+    with r as (select shop_id, day, coalesce(lag(day) over (partition by shop_id, product_id order by day),
+      date '1970-01-01') since from daily_product_metrics)
+    select shop_id, day, since, count(*) products from r group by all""")
+    con.execute("""
+    create table visitor_timelines as select shop_id, type, occurred_at::date as day, visitor_id,
+      string_agg(lpad(hex(epoch_ms(occurred_at) - epoch_ms(occurred_at::date::timestamp) + 2147483648), 8, '0'),
+        '') moments
+    from events group by all""")
+
+
 ROLLUP_COLUMNS = {
     "daily_session_metrics": "(shop_id, day, sessions, bounces, duration_ms, revenue, with_product_view, with_cart,"
     " with_checkout, with_purchase, reached_product_view, reached_cart, reached_checkout, reached_purchase)",
@@ -256,6 +275,9 @@ LOADS = {
     "monthly_product_metrics": "select * from monthly_product_metrics",
     "products": "select id, shop_id, shopify_id, handle, title from products",
     **{table: f"select {columns.strip('()')} from {table}" for table, columns in ROLLUP_COLUMNS.items()},
+    "product_activity": "select shop_id, product_id, first_day, last_day from product_activity",
+    "daily_product_reach": "select shop_id, day, since, products from daily_product_reach",
+    "visitor_timelines": "select shop_id, type, day, visitor_id, moments from visitor_timelines",
 }
 COLUMNS = {
     "visitors": "(id, shop_id, visitor_key, first_seen_at, last_seen_at)",
@@ -269,6 +291,9 @@ COLUMNS = {
     "products": "(id, shop_id, shopify_id, handle, title) set status = 'active', published = 1, available = 1,"
     " price = 10, created_at = now(), updated_at = now()",
     **ROLLUP_COLUMNS,
+    "product_activity": "",
+    "daily_product_reach": "",
+    "visitor_timelines": "(shop_id, type, day, visitor_id, @moments) set moments = unhex(@moments)",
 }
 
 
@@ -306,7 +331,7 @@ def load(con: duckdb.DuckDBPyConnection, folder: Path, small_shops: int) -> None
         path.unlink()
     cursor.execute(
         "ANALYZE TABLE events, sessions, daily_shop_metrics, daily_product_metrics, monthly_product_metrics,"
-        f" {', '.join(ROLLUP_COLUMNS)}"
+        f" product_activity, daily_product_reach, visitor_timelines, {', '.join(ROLLUP_COLUMNS)}"
     )
 
 

@@ -16,7 +16,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from analytics.models import DailySessionMetric, Event
+from analytics.models import DailySessionMetric
+from analytics.reach_models import VisitorTimeline, unpack
 from analytics.reports.period import Period, ratio
 from analytics.reports.sql import as_int, reader
 from analytics.reports.traffic import series
@@ -88,37 +89,39 @@ def ordered_step_counts(shop_id: int, steps: list[str], period: Period, window_s
 
     Step 0 is the visitor's earliest event of its type in the period; step n the earliest event of
     its type at or after step n-1 (strictly after when both are the same type), no later than
-    `window_seconds` after step 0. One pass over the steps' events of the period plus the window.
+    `window_seconds` after step 0. Read from the visitor timelines (the times of each visitor's
+    events per type and day): the first step's rows of the period's days, then the other steps'
+    rows up to the window's last day, kept only for visitors who started.
     """
-    since, until = period.utc_bounds()
     window = timedelta(seconds=window_seconds)
-    rows = reader().execute(
-        select(Event.visitor_id, Event.type, Event.occurred_at).where(
-            Event.shop_id == shop_id,
-            Event.occurred_at >= since,
-            Event.occurred_at < until + window,
-            Event.type.in_(sorted(set(steps))),
+    # a local day ends at most 14 h after its UTC midnight: read one more day to be safe
+    last_day = period.end + timedelta(days=window.days + 2)
+    timeline = VisitorTimeline
+    session = reader()
+
+    def rows(kinds: list[str], first: date, last: date) -> Any:
+        return session.execute(
+            select(timeline.type, timeline.day, timeline.visitor_id, timeline.moments).where(
+                timeline.shop_id == shop_id, timeline.type.in_(kinds), timeline.day.between(first, last)
+            )
         )
-    )
-    times: dict[int, dict[str, list[datetime]]] = defaultdict(lambda: defaultdict(list))
-    for visitor_id, kind, when in rows:
-        times[visitor_id][kind].append(when)
-    counts = [0] * len(steps)
-    for by_type in times.values():
-        starts = [when for when in by_type.get(steps[0], ()) if when < until]
-        if not starts:
+
+    starts: dict[int, datetime] = {}
+    for _, day, visitor_id, moments in rows([steps[0]], period.start, period.end):
+        first = min(unpack(day, moments))
+        if visitor_id not in starts or first < starts[visitor_id]:
+            starts[visitor_id] = first
+    times: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
+    for kind, day, visitor_id, moments in rows(sorted(set(steps)), period.start, last_day):
+        start = starts.get(visitor_id)
+        if start is None:
             continue
-        first = min(starts)
-        depth = funnel_depth(
-            [
-                (kind, when)
-                for kind, moments in by_type.items()
-                for when in moments
-                if first <= when <= first + window
-            ],
-            steps,
+        times[visitor_id].extend(
+            (kind, when) for when in unpack(day, moments) if start <= when <= start + window
         )
-        for index in range(depth):
+    counts = [0] * len(steps)
+    for visitor_id in starts:
+        for index in range(funnel_depth(times[visitor_id], steps)):
             counts[index] += 1
     return counts
 
