@@ -3,9 +3,10 @@
 - `ProductActivity` + `DailyProductReach`: how many distinct products had activity in any range
   of days (the product report's `total` and its previous period's), in a few hundred rows.
 - `VisitorTimeline`: the times of each visitor's events per type and day, packed in one row, so a
-  custom funnel reads its steps' rows instead of the events table.
+  custom funnel reads its steps' rows instead of the events table; `FunnelDayCount`: a custom
+  funnel's counts per day, computed from them when asked and kept until those days' events change.
 
-The writer keeps them in the same transaction as the events (`analytics.writer.product_reach`, `analytics.writer.timelines`).
+The writer keeps the first three in the same transaction as the events (`analytics.writer.product_reach`, `analytics.writer.timelines`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import BigInteger, Date, ForeignKey, Integer, LargeBinary, Strin
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
+from analytics.models import DigestKey
 from shopify_app.core.extensions import db
 
 BIAS = 2**31  # a local day can start up to 14 h before its UTC midnight
@@ -69,6 +71,23 @@ class VisitorTimeline(db.Model):  # type: ignore[name-defined]
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     visitor_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     moments: Mapped[bytes] = mapped_column(TimelineBytes)
+
+
+class FunnelDayCount(db.Model):  # type: ignore[name-defined]
+    """One day of one custom funnel (its steps and window): how many visitors did its first step
+    that day and how many of them reached each later step, as comma-separated counts.
+
+    Computed from the visitor timelines when the funnel is first asked for, and again whenever
+    `version` (the shop's stored events from that day to the last day its window can reach,
+    from `daily_shop_metrics`) has changed since."""
+
+    __tablename__ = "funnel_day_counts"
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    funnel_key: Mapped[str] = mapped_column(DigestKey, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    counts: Mapped[str] = mapped_column(String(255))
 
 
 def pack(day: date, when: datetime) -> bytes:

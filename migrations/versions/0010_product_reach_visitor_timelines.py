@@ -1,5 +1,5 @@
-"""Product reach (distinct products with activity over any period) and visitor timelines (custom
-funnels), filled from the daily product rows and the events
+"""Product reach (distinct products with activity over any period), visitor timelines and custom
+funnels' day counts; reach and timelines filled from the daily product rows and the events
 
 Revision ID: 0010
 Revises: 0008 (0009 is the writer's migration: when both are merged, 0010 revises 0009)
@@ -19,6 +19,9 @@ down_revision = "0008"
 branch_labels = None
 depends_on = None
 
+DIGEST = sa.String(40).with_variant(
+    mysql.VARCHAR(40, charset="ascii", collation="ascii_bin"), "mysql", "mariadb"
+)
 TIMELINE_BYTES = sa.LargeBinary().with_variant(mysql.MEDIUMBLOB(), "mysql", "mariadb")
 BIAS = 2**31
 MOMENT = struct.Struct(">I")
@@ -59,6 +62,18 @@ def upgrade():
             ["shop_id"], ["shops.id"], name=op.f("fk_visitor_timelines_shop_id_shops"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("shop_id", "type", "day", "visitor_id", name=op.f("pk_visitor_timelines")),
+    )
+    op.create_table(
+        "funnel_day_counts",
+        sa.Column("shop_id", sa.Integer(), nullable=False),
+        sa.Column("funnel_key", DIGEST, nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("counts", sa.String(length=255), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_funnel_day_counts_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("shop_id", "funnel_key", "day", name=op.f("pk_funnel_day_counts")),
     )
     op.execute(
         "INSERT INTO product_activity (shop_id, product_id, first_day, last_day)"
@@ -124,6 +139,7 @@ def _fill_timelines():
 
 
 def downgrade():
+    op.drop_table("funnel_day_counts")
     op.drop_table("visitor_timelines")
     op.drop_table("daily_product_reach")
     op.drop_table("product_activity")
