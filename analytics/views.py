@@ -29,7 +29,13 @@ STEP_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 def with_comparison(
-    report: Report, shop_id: int, period: Period, *, key: tuple[Any, ...] = (), compared: bool = True
+    report: Report,
+    shop_id: int,
+    period: Period,
+    *,
+    key: tuple[Any, ...] = (),
+    compared: bool = True,
+    version: tuple[Any, ...] | None = None,
 ) -> dict[str, Any]:
     """The report for the period plus its numbers for the previous period (cached per data version).
 
@@ -37,7 +43,7 @@ def with_comparison(
     `compared=False`: its previous period would be computed only to be dropped."""
     name = getattr(report, "__qualname__", repr(report))
     answer: dict[str, Any] = cached(
-        (name, *key), shop_id, period, lambda: _compare(report, shop_id, period, compared)
+        (name, *key), shop_id, period, lambda: _compare(report, shop_id, period, compared), version=version
     )
     return answer
 

@@ -42,7 +42,9 @@ def funnel(client: FlaskClient, shop: Any, start: str, end: str) -> list[int]:
     return [step["visitors"] for step in response.get_json()["steps"]]
 
 
-def test_each_day_starts_its_visitors_and_new_events_show_at_once(client: FlaskClient, tmp_path: Path) -> None:
+def test_each_day_starts_its_visitors_and_new_events_show_at_once(
+    client: FlaskClient, tmp_path: Path
+) -> None:
     shop = make_shop()
     store(
         shop,

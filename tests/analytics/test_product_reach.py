@@ -42,7 +42,12 @@ def test_products_with_activity_count_each_product_once_whatever_order_events_ca
 ) -> None:
     daily = DailyProductMetric
     token = mint_session_token(shuffled_shop.domain)
-    for start, days in ((FIRST_DAY, 70), (date(2025, 9, 25), 30), (date(2025, 10, 3), 7), (date(2025, 11, 1), 1)):
+    for start, days in (
+        (FIRST_DAY, 70),
+        (date(2025, 9, 25), 30),
+        (date(2025, 10, 3), 7),
+        (date(2025, 11, 1), 1),
+    ):
         end = start + timedelta(days=days - 1)
         distinct_products = db.session.scalar(
             select(func.count(distinct(daily.product_id))).where(
