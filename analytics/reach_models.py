@@ -6,7 +6,8 @@
   custom funnel reads its steps' rows instead of the events table; `FunnelDayCount`: a custom
   funnel's counts per day, computed from them when asked and kept until those days' events change.
 
-The writer keeps the first three in the same transaction as the events (`analytics.writer.product_reach`, `analytics.writer.timelines`).
+The writer keeps the first three in the same transaction as the events
+(`analytics.writer.report_rollups`).
 """
 
 from __future__ import annotations

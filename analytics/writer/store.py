@@ -40,7 +40,7 @@ from analytics import identity
 from analytics.models import DailyProductMetric, DailyShopMetric, Event, Visitor, VisitSession
 from analytics.purchases import purchase_lines
 from analytics.writer.product_months import add_product_months
-from analytics.writer.product_reach import add_product_reach
+from analytics.writer.report_rollups import add_report_rollups
 from analytics.writer.rollups import add_session_rollups
 from analytics.writer.sessions import PAGE_TYPES, SessionState, extend, open_session, pick_session
 from analytics.writer.sql import (
@@ -52,7 +52,6 @@ from analytics.writer.sql import (
     select_rows,
     upsert,
 )
-from analytics.writer.timelines import add_visitor_timelines
 from shopify_app.core.extensions import db
 from shopify_app.core.models import Shop
 
@@ -536,7 +535,6 @@ def _add_rollups(
         keys=["shop_id", "day", "product_id"],
         merge={"views": "add", "carts": "add", "purchases": "add", "revenue": "add"},
     )
-    add_product_reach(shop_id, products)
+    add_report_rollups(shop_id, events, products, zone)
     add_product_months(shop_id, products)
     add_session_rollups(shop_id, events, sessions, new_visitors, zone, value=_value)
-    add_visitor_timelines(shop_id, events, zone)
