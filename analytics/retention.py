@@ -1,6 +1,8 @@
 """Data retention: raw events and sessions older than the shop's window go, whole months at a time.
 
-Daily rollups hold no personal data and are kept, so dashboards still show old totals.
+Daily rollups hold no personal data and are kept, so dashboards still show old totals. Visitor
+timelines (each visitor's event times, for custom funnels) are per visitor, so they go with the
+events; a custom funnel's stored day counts are totals and stay.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from analytics.models import Event, VisitSession
+from analytics.reach_models import VisitorTimeline
 from shopify_app.core.extensions import db
 from shopify_app.core.models import Shop
 from shopify_app.core.types import utcnow
@@ -45,6 +48,10 @@ def purge_expired_events(shop_id: int, *, now: datetime | None = None) -> Retent
     boundary = datetime(cutoff.year, cutoff.month, cutoff.day)
     events = _delete_in_batches(Event, Event.occurred_at, shop_id, boundary)
     sessions = _delete_in_batches(VisitSession, VisitSession.last_event_at, shop_id, boundary)
+    db.session.execute(
+        delete(VisitorTimeline).where(VisitorTimeline.shop_id == shop_id, VisitorTimeline.day < cutoff)
+    )
+    db.session.commit()
     return RetentionResult(cutoff=cutoff, events=events, sessions=sessions)
 
 

@@ -29,17 +29,28 @@ STEP_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 def with_comparison(
-    report: Report, shop_id: int, period: Period, *, key: tuple[Any, ...] = ()
+    report: Report,
+    shop_id: int,
+    period: Period,
+    *,
+    key: tuple[Any, ...] = (),
+    compared: bool = True,
+    version: tuple[Any, ...] | None = None,
 ) -> dict[str, Any]:
-    """The report for the period plus its numbers for the previous period (cached per data version)."""
+    """The report for the period plus its numbers for the previous period (cached per data version).
+
+    A report whose answer has no top-level numbers (lists only: pages, referrers, devices) passes
+    `compared=False`: its previous period would be computed only to be dropped."""
     name = getattr(report, "__qualname__", repr(report))
-    answer: dict[str, Any] = cached((name, *key), shop_id, period, lambda: _compare(report, shop_id, period))
+    answer: dict[str, Any] = cached(
+        (name, *key), shop_id, period, lambda: _compare(report, shop_id, period, compared), version=version
+    )
     return answer
 
 
-def _compare(report: Report, shop_id: int, period: Period) -> dict[str, Any]:
+def _compare(report: Report, shop_id: int, period: Period, compared: bool = True) -> dict[str, Any]:
     current = report(shop_id, period)
-    earlier = report(shop_id, Period(*_previous_bounds(period), period.timezone, None))
+    earlier = report(shop_id, Period(*_previous_bounds(period), period.timezone, None)) if compared else {}
     numbers = {
         key: value
         for key, value in earlier.items()
@@ -61,9 +72,10 @@ def _previous_bounds(period: Period) -> tuple[Any, Any]:
     return previous.start, previous.end
 
 
-def _answer(report: Report) -> Response:
+def _answer(report: Report, *, compared: bool = True) -> Response:
     shop = current_shop()
-    return jsonify(with_comparison(report, shop.id, reports.parse_period(request.args, shop)))
+    period = reports.parse_period(request.args, shop)
+    return jsonify(with_comparison(report, shop.id, period, compared=compared))
 
 
 @bp.get("/session_count/")
@@ -98,21 +110,21 @@ def engagement() -> Response:
 @admin_api
 def top_pages() -> Response:
     """The most viewed pages."""
-    return _answer(reports.top_pages)
+    return _answer(reports.top_pages, compared=False)
 
 
 @bp.get("/referrers/")
 @admin_api
 def referrers() -> Response:
     """Sessions by referring site and by UTM source, medium and campaign."""
-    return _answer(reports.referrers)
+    return _answer(reports.referrers, compared=False)
 
 
 @bp.get("/devices/")
 @admin_api
 def devices() -> Response:
     """Sessions and conversion by device."""
-    return _answer(reports.devices)
+    return _answer(reports.devices, compared=False)
 
 
 @bp.get("/retention/")

@@ -82,7 +82,11 @@ def openapi_paths() -> dict[str, Any]:
     paths["/analytics/product_visits/"] = _get(
         "Products with views, carts, purchases", PERIOD + EXTRA["product_visits"]
     )
-    paths["/analytics/funnel/"] = _get("A custom funnel with a conversion window", PERIOD + EXTRA["funnel"])
+    paths["/analytics/funnel/"] = _get(
+        "A custom funnel with a conversion window: per day, visitors starting with the first step"
+        " that day and the later steps they reached in order (days summed)",
+        PERIOD + EXTRA["funnel"],
+    )
     paths["/segments/identified-users-list"] = _get("Identified customers and their activity", PAGING)
     paths["/segments/identified-users-sessions"] = _get(
         "Identified customers' sessions with events",

@@ -46,9 +46,20 @@ def data_version(shop_id: int, period: Period) -> tuple[Any, ...]:
     return (*tuple(totals), latest_session, latest_event)
 
 
-def cached(key: tuple[Any, ...], shop_id: int, period: Period, compute: Callable[[], Any]) -> Any:
-    """`compute()`, or its earlier answer for the same key and the same data version."""
-    full = (*key, shop_id, period, data_version(shop_id, period))
+def cached(
+    key: tuple[Any, ...],
+    shop_id: int,
+    period: Period,
+    compute: Callable[[], Any],
+    *,
+    version: tuple[Any, ...] | None = None,
+) -> Any:
+    """`compute()`, or its earlier answer for the same key and the same data version.
+
+    A page showing several reports of one period looks the version up once and passes it."""
+    if version is None:
+        version = data_version(shop_id, period)
+    full = (*key, shop_id, period, version)
     now = time.monotonic()
     with _lock:
         hit = _entries.get(full)

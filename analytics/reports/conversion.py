@@ -3,24 +3,33 @@
 - visit_conversion counts sessions containing at least one event of each kind; rates are per session.
 - The funnel counts sessions that reach each step in order: a step counts when one of its events
   happens at or after the moment the session reached the previous step.
-- A custom funnel follows a visitor (across sessions) through any event types in order; every step
-  must happen within the conversion window after the first step. The first step must fall in the
-  period.
+- A custom funnel follows visitors (across sessions) through any event types in order. Each day of
+  the period, every visitor with an event of the first step that day starts the funnel at their
+  first such event of the day; a later step counts when one of its events happens at or after the
+  previous step (strictly after when both are the same type) and within the conversion window
+  after the start. The report sums the days: a visitor starting on three days of the period
+  counts three times (and may convert on each). Summing days is what lets each day's counts be
+  computed once and kept (`FunnelDayCount`) until that day's events change.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.exc import OperationalError
 
-from analytics.models import DailySessionMetric, Event
+from analytics.models import DailySessionMetric, DailyShopMetric
+from analytics.reach_models import FunnelDayCount, VisitorTimeline, unpack
 from analytics.reports.period import Period, ratio
 from analytics.reports.sql import as_int, reader
 from analytics.reports.traffic import series
 from analytics.rollup_facts import FUNNEL_COLUMNS, WITH_COLUMNS, funnel_depth
+from shopify_app.core.extensions import db
 
 PURCHASE_FUNNEL = (
     ("product_view", "Viewed a product"),
@@ -84,43 +93,135 @@ def funnel_steps(
 
 
 def ordered_step_counts(shop_id: int, steps: list[str], period: Period, window_seconds: int) -> list[int]:
-    """How many visitors reach each step of `steps` in order within the window.
+    """How many visitors reach each step of `steps` in order within the window, summed over the
+    period's days (see the module docstring).
 
-    Step 0 is the visitor's earliest event of its type in the period; step n the earliest event of
-    its type at or after step n-1 (strictly after when both are the same type), no later than
-    `window_seconds` after step 0. One pass over the steps' events of the period plus the window.
-    """
-    since, until = period.utc_bounds()
+    Each day's counts are stored (`FunnelDayCount`) and reused while the events of the days they
+    read are unchanged; the other days are counted from the visitor timelines and stored."""
     window = timedelta(seconds=window_seconds)
-    rows = reader().execute(
-        select(Event.visitor_id, Event.type, Event.occurred_at).where(
-            Event.shop_id == shop_id,
-            Event.occurred_at >= since,
-            Event.occurred_at < until + window,
-            Event.type.in_(sorted(set(steps))),
+    key = funnel_key(steps, window_seconds)
+    versions = _day_versions(shop_id, period, window)
+    stored = {
+        day: (version, counts)
+        for day, version, counts in reader().execute(
+            select(FunnelDayCount.day, FunnelDayCount.version, FunnelDayCount.counts).where(
+                FunnelDayCount.shop_id == shop_id,
+                FunnelDayCount.funnel_key == key,
+                FunnelDayCount.day.between(period.start, period.end),
+            )
+        )
+    }
+    per_day: dict[date, list[int]] = {}
+    stale = []
+    for day, version in versions.items():
+        if version and stored.get(day, (None, ""))[0] == version:
+            per_day[day] = [int(n) for n in stored[day][1].split(",")]
+        elif version:  # a day whose window holds no event counts nothing
+            stale.append(day)
+    if stale:
+        counted = count_days(shop_id, steps, window, stale)
+        per_day.update(counted)
+        _store_days(shop_id, key, {day: (versions[day], counted[day]) for day in stale})
+    return [sum(counts[index] for counts in per_day.values()) for index in range(len(steps))]
+
+
+def funnel_key(steps: list[str], window_seconds: int) -> str:
+    """The stored day counts' name for a funnel: its steps and window."""
+    return hashlib.sha1(f"{','.join(steps)}|{window_seconds}".encode(), usedforsecurity=False).hexdigest()
+
+
+def _day_versions(shop_id: int, period: Period, window: timedelta) -> dict[date, int]:
+    """For each day of the period, the shop's stored events from that day to the last day a
+    funnel started on it can reach (a local day ends at most 14 h after its UTC midnight)."""
+    reach = window.days + 2
+    events = dict(
+        reader()
+        .execute(
+            select(DailyShopMetric.day, DailyShopMetric.events).where(
+                DailyShopMetric.shop_id == shop_id,
+                DailyShopMetric.day.between(period.start, period.end + timedelta(days=reach)),
+            )
+        )
+        .all()
+    )
+    versions = {}
+    for offset in range(period.days):
+        day = period.start + timedelta(days=offset)
+        versions[day] = sum(int(events.get(day + timedelta(days=n)) or 0) for n in range(reach + 1))
+    return versions
+
+
+def count_days(shop_id: int, steps: list[str], window: timedelta, days: list[date]) -> dict[date, list[int]]:
+    """Each day's funnel counts from the visitor timelines: the first step's rows of the days,
+    then the other steps' rows up to the window's last day, kept only for visitors who started."""
+    counts = {day: [0] * len(steps) for day in days}
+    for first, last in _runs(sorted(days)):
+        starts: dict[int, dict[date, datetime]] = defaultdict(dict)
+        for _, day, visitor_id, moments in _timeline_rows(shop_id, [steps[0]], first, last):
+            starts[visitor_id][day] = min(unpack(day, moments))
+        times: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
+        until = last + timedelta(days=window.days + 2)
+        for kind, day, visitor_id, moments in _timeline_rows(shop_id, sorted(set(steps)), first, until):
+            if visitor_id in starts:
+                times[visitor_id].extend((kind, when) for when in unpack(day, moments))
+        for visitor_id, started in starts.items():
+            seen = times[visitor_id]
+            for day, start in started.items():
+                inside = [(kind, when) for kind, when in seen if start <= when <= start + window]
+                for index in range(funnel_depth(inside, steps)):
+                    counts[day][index] += 1
+    return counts
+
+
+def _runs(days: list[date]) -> list[tuple[date, date]]:
+    """Sorted days as runs of consecutive days (first, last)."""
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _timeline_rows(shop_id: int, kinds: list[str], first: date, last: date) -> Any:
+    timeline = VisitorTimeline
+    return reader().execute(
+        select(timeline.type, timeline.day, timeline.visitor_id, timeline.moments).where(
+            timeline.shop_id == shop_id, timeline.type.in_(kinds), timeline.day.between(first, last)
         )
     )
-    times: dict[int, dict[str, list[datetime]]] = defaultdict(lambda: defaultdict(list))
-    for visitor_id, kind, when in rows:
-        times[visitor_id][kind].append(when)
-    counts = [0] * len(steps)
-    for by_type in times.values():
-        starts = [when for when in by_type.get(steps[0], ()) if when < until]
-        if not starts:
-            continue
-        first = min(starts)
-        depth = funnel_depth(
-            [
-                (kind, when)
-                for kind, moments in by_type.items()
-                for when in moments
-                if first <= when <= first + window
-            ],
-            steps,
+
+
+def _store_days(shop_id: int, key: str, days: dict[date, tuple[int, list[int]]]) -> None:
+    """Keep the counted days for the next ask (on the primary; a failure only costs a recount)."""
+    table = FunnelDayCount.__table__
+    rows = [
+        {
+            "shop_id": shop_id,
+            "funnel_key": key,
+            "day": day,
+            "version": version,
+            "counts": ",".join(map(str, counts)),
+        }
+        for day, (version, counts) in sorted(days.items())
+    ]
+    if db.session.get_bind().dialect.name == "sqlite":
+        lite = sqlite.insert(table).values(rows)
+        statement: Any = lite.on_conflict_do_update(
+            index_elements=["shop_id", "funnel_key", "day"],
+            set_={"version": lite.excluded.version, "counts": lite.excluded.counts},
         )
-        for index in range(depth):
-            counts[index] += 1
-    return counts
+    else:
+        maria = mysql.insert(table).values(rows)
+        statement = maria.on_duplicate_key_update(
+            version=maria.inserted.version, counts=maria.inserted.counts
+        )
+    try:
+        db.session.execute(statement)
+        db.session.commit()
+    except OperationalError:  # a concurrent ask storing the same days (a lock wait or deadlock)
+        db.session.rollback()
 
 
 def custom_funnel(shop_id: int, period: Period, steps: list[str], window_seconds: int) -> dict[str, Any]:

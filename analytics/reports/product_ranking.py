@@ -17,10 +17,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, distinct, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from analytics.models import DailyProductMetric, MonthlyProductMetric
+from analytics.reach_models import DailyProductReach
 from analytics.reports.period import Period
 
 METRICS = ("views", "carts", "purchases", "revenue")
@@ -66,7 +67,7 @@ def month_parts(period: Period) -> list[MonthPart]:
 def rank_products(session: Session, shop_id: int, period: Period, sort: str, count: int) -> Ranking | None:
     """The first `count` products by `sort`, or None when reading the daily rows is cheaper."""
     parts = month_parts(period)
-    total = _active(session, shop_id, parts)
+    total = active_products(session, shop_id, period)
     if not total:
         return None  # nothing in the monthly rollup: the daily rows are cheap (or were written without it)
     found: dict[int, Totals] = {}
@@ -167,16 +168,10 @@ def _daily_sums(session: Session, shop_id: int, days: list[date], product_ids: l
 
 
 def active_products(session: Session, shop_id: int, period: Period) -> int:
-    """How many products have a daily row in the period, by the monthly rollup's day bits."""
-    return _active(session, shop_id, month_parts(period))
-
-
-def _active(session: Session, shop_id: int, parts: list[MonthPart]) -> int:
-    month = MonthlyProductMetric
-    in_period = or_(
-        *(and_(month.month == part.month, month.active_days.op("&")(part.days_mask) != 0) for part in parts)
+    """How many distinct products had activity (a daily row) in the period, from the product
+    reach rollup: the rows of the period's days whose previous active day is before it."""
+    reach = DailyProductReach
+    query = select(func.sum(reach.products)).where(
+        reach.shop_id == shop_id, reach.day.between(period.start, period.end), reach.since < period.start
     )
-    # one row per product and month: a period within one month counts rows
-    counted = func.count() if len(parts) == 1 else func.count(distinct(month.product_id))
-    query = select(counted).where(month.shop_id == shop_id, in_period)
     return int(session.execute(query).scalar() or 0)

@@ -4,7 +4,8 @@ Views, carts, purchases and revenue come from the daily product rollup (product_
 add_to_cart and purchase events of the product; revenue of purchased lines); the largest first by
 one of them are found from its monthly sums (`product_ranking`), the rest sum the daily rows. Unique visitors
 are distinct visitors with a product_view of the product in the period, from the product viewers
-rollup (each visitor counted on the first day of the period they viewed it).
+rollup (each visitor counted on the first day of the period they viewed it). How many products had
+activity (`total`, and the previous period's) comes from the product reach rollup.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ sessions only past its NULL prefix.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -76,11 +76,6 @@ def series(
     return points
 
 
-def distinct_reached(rows: list[tuple[date, date, int]], first: date, last: date) -> int:
-    """Distinct entities of [first, last] from reach rows (day, since, count): see `rollup_facts`."""
-    return sum(count for day, since, count in rows if first <= day <= last and since < first)
-
-
 def user_count(shop_id: int, period: Period) -> dict[str, Any]:
     """Distinct visitors, identified customers, and new versus returning visitors."""
     session = reader()
@@ -109,27 +104,27 @@ def user_count(shop_id: int, period: Period) -> dict[str, Any]:
         "returning_visitors": visitors - new,
     }
     if period.interval:
-        rows = [
-            (day, since, int(n))
-            for day, since, n in session.execute(
-                select(reach.day, reach.since, reach.visitors).where(*in_period, reach.visitors != 0)
-            )
-        ]
-        result["series"] = [
-            {
-                "period": bucket.isoformat(),
-                "visitors": distinct_reached(rows, bucket, _bucket_end(period, bucket)),
-            }
-            for bucket in period.buckets()
-        ]
+        result["series"] = _visitor_series(shop_id, period)
     return result
 
 
-def _bucket_end(period: Period, bucket: date) -> date:
-    day = max(bucket, period.start)
-    while day + timedelta(days=1) <= period.end and period.bucket(day + timedelta(days=1)) == bucket:
-        day += timedelta(days=1)
-    return day
+def _visitor_series(shop_id: int, period: Period) -> list[dict[str, Any]]:
+    """Distinct visitors per bucket: a reach row counts in its day's bucket when the visitor's
+    previous day is before the bucket (or before the period, for a bucket cut by its start)."""
+    reach = DailyVisitorReach
+    in_period = (reach.shop_id == shop_id, reach.day.between(period.start, period.end))
+    totals = dict.fromkeys(period.buckets(), 0)
+    if period.interval == "day":  # `since` is always an earlier day: every row of the day counts
+        per_day = select(reach.day, func.sum(reach.visitors)).where(*in_period).group_by(reach.day)
+        for day, n in reader().execute(per_day):
+            totals[day] += as_int(n)
+    else:
+        rows = select(reach.day, reach.since, reach.visitors).where(*in_period, reach.visitors != 0)
+        for day, since, n in reader().execute(rows):
+            bucket = period.bucket(day)
+            if since < max(bucket, period.start):
+                totals[bucket] += int(n)
+    return [{"period": bucket.isoformat(), "visitors": n} for bucket, n in totals.items()]
 
 
 def engagement(shop_id: int, period: Period) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from analytics import identity
 from analytics.models import DailyProductMetric, DailyShopMetric, Event, Visitor, VisitSession
 from analytics.purchases import purchase_lines
 from analytics.writer.product_months import add_product_months
+from analytics.writer.report_rollups import add_report_rollups
 from analytics.writer.rollups import add_session_rollups
 from analytics.writer.sessions import PAGE_TYPES, SessionState, extend, open_session, pick_session
 from analytics.writer.sql import (
@@ -534,5 +535,6 @@ def _add_rollups(
         keys=["shop_id", "day", "product_id"],
         merge={"views": "add", "carts": "add", "purchases": "add", "revenue": "add"},
     )
+    add_report_rollups(shop_id, events, products, zone)
     add_product_months(shop_id, products)
     add_session_rollups(shop_id, events, sessions, new_visitors, zone, value=_value)

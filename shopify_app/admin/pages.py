@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from analytics import reports
 from analytics.models import Event
-from analytics.reports.cache import cached
+from analytics.reports.cache import cached, data_version
 from analytics.reports.products import SORTS
 from analytics.segment_models import Segment
 from analytics.segments import customers
@@ -79,12 +79,17 @@ def dashboard() -> Response:
     period = reports.parse_period(request.args, shop)
     if period.interval is None:
         period = reports.Period(period.start, period.end, period.timezone, "day")
-    sessions = with_comparison(reports.session_count, shop.id, period)
-    users = with_comparison(reports.user_count, shop.id, period)
-    conversion = with_comparison(reports.visit_conversion, shop.id, period)
-    engagement = with_comparison(reports.engagement, shop.id, period)
+    version = data_version(shop.id, period)  # one look-up for the page's five reports
+    sessions = with_comparison(reports.session_count, shop.id, period, version=version)
+    users = with_comparison(reports.user_count, shop.id, period, version=version)
+    conversion = with_comparison(reports.visit_conversion, shop.id, period, version=version)
+    engagement = with_comparison(reports.engagement, shop.id, period, version=version)
     top = cached(
-        ("top products",), shop.id, period, lambda: reports.product_visits(shop.id, period, per_page=10)
+        ("top products",),
+        shop.id,
+        period,
+        lambda: reports.product_visits(shop.id, period, per_page=10),
+        version=version,
     )
     kpis = [
         _kpi("sessions", "Sessions", sessions, "sessions", "count"),

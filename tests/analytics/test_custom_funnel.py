@@ -1,0 +1,73 @@
+"""A custom funnel counts, day by day, the visitors who did its first step that day and the later
+steps they reached in order within the window; new events show in the next answer."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from analytics.importer import import_events
+from shopify_app.core.auth import mint_session_token
+from tests.support.factories import make_shop
+
+STEPS = "product_view,add_to_cart,purchase"
+
+
+def at(day: int, hour: int, minute: int = 0) -> int:
+    """Milliseconds of 2025-03-{day} hour:minute UTC."""
+    return int(datetime(2025, 3, day, hour, minute, tzinfo=UTC).timestamp() * 1000)
+
+
+def store(shop: Any, path: Path, events: list[tuple[str, str, int]]) -> None:
+    lines = [
+        json.dumps({"id": str(uuid.uuid4()), "type": kind, "ts": ts, "visitor_id": visitor, "props": {}})
+        for visitor, kind, ts in events
+    ]
+    path.write_text("\n".join(lines))
+    assert import_events(path, shop.domain, "jsonl").stored == len(events)
+
+
+def funnel(client: FlaskClient, shop: Any, start: str, end: str) -> list[int]:
+    response = client.get(
+        "/analytics/funnel/",
+        query_string={"steps": STEPS, "window_hours": 24, "start": start, "end": end},
+        headers={"Authorization": f"Bearer {mint_session_token(shop.domain)}"},
+    )
+    assert response.status_code == 200, response.get_json()
+    return [step["visitors"] for step in response.get_json()["steps"]]
+
+
+def test_each_day_starts_its_visitors_and_new_events_show_at_once(
+    client: FlaskClient, tmp_path: Path
+) -> None:
+    shop = make_shop()
+    store(
+        shop,
+        tmp_path / "first.jsonl",
+        [
+            # starts on the 1st at 10:00, carts, buys the next morning within 24 h
+            ("ann", "product_view", at(1, 10)),
+            ("ann", "add_to_cart", at(1, 10, 5)),
+            ("ann", "purchase", at(2, 9)),
+            # starts again on the 2nd at 08:00: no cart after that yet
+            ("ann", "product_view", at(2, 8)),
+            # a cart before the first view does not count; one at the same moment does
+            ("bob", "add_to_cart", at(1, 11)),
+            ("bob", "product_view", at(1, 12)),
+            ("bob", "add_to_cart", at(1, 12)),
+            ("bob", "purchase", at(3, 13)),  # 25 h later: outside the window
+            ("cat", "add_to_cart", at(1, 9)),  # never did the first step
+        ],
+    )
+    assert funnel(client, shop, "2025-03-01", "2025-03-02") == [3, 2, 1]
+    assert funnel(client, shop, "2025-03-02", "2025-03-02") == [1, 0, 0]
+
+    store(shop, tmp_path / "late.jsonl", [("ann", "add_to_cart", at(2, 8, 30))])
+
+    assert funnel(client, shop, "2025-03-02", "2025-03-02") == [1, 1, 1]
+    assert funnel(client, shop, "2025-03-01", "2025-03-02") == [3, 3, 2]
