@@ -1,15 +1,16 @@
-"""Celery tasks of analytics: retention purge, rollup reconciliation, segment refresh."""
+"""Celery tasks of analytics: retention purge, rollup reconciliation, segment refresh, funnel recounts."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from celery import shared_task
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from analytics.retention import purge_expired_events
-from shopify_app.core.extensions import db
+from shopify_app.core.extensions import db, get_redis
 from shopify_app.core.models import Shop
 
 RECONCILE_EVERY_SECONDS = 6 * 3600
@@ -38,6 +39,42 @@ def reconcile_rollups_task() -> dict[str, Any]:
         if not result.clean:
             drifted[shop.domain] = len(result.drifts)
     return {"drifted": drifted}
+
+
+RECOUNT_GUARD_SECONDS = 600  # a recount that died is asked for again after this
+
+
+def _recount_guard(shop_id: int, steps: list[str], window_seconds: int) -> str:
+    return f"cs:funnel-recount:{shop_id}:{','.join(steps)}:{window_seconds}"
+
+
+def tasks_run_elsewhere() -> bool:
+    """Whether tasks go to task workers (a broker is configured) rather than run in process."""
+    return not current_app.extensions["celery"].conf.task_always_eager
+
+
+def recount_funnel_days_later(shop_id: int, steps: list[str], window_seconds: int, days: list[date]) -> None:
+    """Have a task worker recount a custom funnel's outdated days, once at a time per funnel (a
+    Redis key keeps repeated asks from queueing the same recount)."""
+    client = get_redis()
+    if client is not None and not client.set(_recount_guard(shop_id, steps, window_seconds), 1, nx=True,
+                                             ex=RECOUNT_GUARD_SECONDS):  # fmt: skip
+        return
+    recount_funnel_days_task.delay(shop_id, steps, window_seconds, [day.isoformat() for day in sorted(days)])
+
+
+@shared_task(name="analytics.recount_funnel_days", ignore_result=True)
+def recount_funnel_days_task(shop_id: int, steps: list[str], window_seconds: int, days: list[str]) -> int:
+    """Count outdated days of a custom funnel again (see `recount_funnel_days_later`)."""
+    from analytics.reports.conversion import recount_days
+
+    try:
+        recount_days(shop_id, steps, window_seconds, [date.fromisoformat(day) for day in days])
+    finally:
+        client = get_redis()
+        if client is not None:
+            client.delete(_recount_guard(shop_id, steps, window_seconds))
+    return len(days)
 
 
 @shared_task(name="analytics.refresh_segments", ignore_result=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -18,6 +19,7 @@ from analytics import reports
 from analytics.reports.cache import cached
 from analytics.reports.period import Period, change
 from analytics.reports.products import MAX_PAGE_SIZE, SORTS
+from analytics.tasks import recount_funnel_days_later, tasks_run_elsewhere
 from shopify_app.core.auth import admin_api, current_shop
 from shopify_app.core.errors import BadRequest
 
@@ -56,6 +58,8 @@ def _compare(report: Report, shop_id: int, period: Period, compared: bool = True
         for key, value in earlier.items()
         if isinstance(value, int | float) and not isinstance(value, bool) and key not in NOT_COMPARED
     }
+    if earlier.get("refreshing"):
+        current["refreshing"] = True
     current["start"] = period.start.isoformat()
     current["end"] = period.end.isoformat()
     current["previous"] = {
@@ -174,7 +178,14 @@ def funnel() -> Response:
     window_hours = int_arg("window_hours", 24, minimum=1, maximum=24 * 90)
 
     def report(shop_id: int, within: Period) -> dict[str, Any]:
-        return reports.custom_funnel(shop_id, within, steps, window_hours * 3600)
+        # With task workers, days made outdated by new events are answered from their stored
+        # counts and recounted in the background; without them (embedded) they are recounted now.
+        outdated: list[date] | None = [] if tasks_run_elsewhere() else None
+        answer = reports.custom_funnel(shop_id, within, steps, window_hours * 3600, outdated=outdated)
+        answer["refreshing"] = bool(outdated)
+        if outdated:
+            recount_funnel_days_later(shop_id, steps, window_hours * 3600, outdated)
+        return answer
 
     return jsonify(with_comparison(report, shop.id, period, key=(tuple(steps), window_hours)))
 

@@ -56,7 +56,9 @@ def cached(
 ) -> Any:
     """`compute()`, or its earlier answer for the same key and the same data version.
 
-    A page showing several reports of one period looks the version up once and passes it."""
+    A page showing several reports of one period looks the version up once and passes it. An
+    answer marked `"refreshing": True` (some of its numbers are being recounted in the background)
+    is not kept: the next ask should see the recount."""
     if version is None:
         version = data_version(shop_id, period)
     full = (*key, shop_id, period, version)
@@ -67,6 +69,8 @@ def cached(
             _entries.move_to_end(full)
             return copy.deepcopy(hit[1])
     value = compute()
+    if isinstance(value, dict) and value.get("refreshing"):
+        return value
     with _lock:
         _entries[full] = (now, copy.deepcopy(value))
         while len(_entries) > MAX_ENTRIES:

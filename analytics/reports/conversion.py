@@ -92,12 +92,18 @@ def funnel_steps(
     return rows
 
 
-def ordered_step_counts(shop_id: int, steps: list[str], period: Period, window_seconds: int) -> list[int]:
+def ordered_step_counts(
+    shop_id: int, steps: list[str], period: Period, window_seconds: int, *, outdated: list[date] | None = None
+) -> list[int]:
     """How many visitors reach each step of `steps` in order within the window, summed over the
     period's days (see the module docstring).
 
     Each day's counts are stored (`FunnelDayCount`) and reused while the events of the days they
-    read are unchanged; the other days are counted from the visitor timelines and stored."""
+    read are unchanged; the other days are counted from the visitor timelines and stored. With
+    `outdated` (a list to fill), a day whose stored counts new events have made outdated is
+    answered from them and listed there for a recount in the background (`recount_days`) instead
+    of being recounted now: on a live shop every new event outdates the last few days, and
+    recounting them takes seconds. Days never counted are always counted now."""
     window = timedelta(seconds=window_seconds)
     key = funnel_key(steps, window_seconds)
     versions = _day_versions(shop_id, period, window)
@@ -116,6 +122,9 @@ def ordered_step_counts(shop_id: int, steps: list[str], period: Period, window_s
     for day, version in versions.items():
         if version and stored.get(day, (None, ""))[0] == version:
             per_day[day] = [int(n) for n in stored[day][1].split(",")]
+        elif version and day in stored and outdated is not None:
+            per_day[day] = [int(n) for n in stored[day][1].split(",")]
+            outdated.append(day)
         elif version:  # a day whose window holds no event counts nothing
             stale.append(day)
     if stale:
@@ -123,6 +132,19 @@ def ordered_step_counts(shop_id: int, steps: list[str], period: Period, window_s
         per_day.update(counted)
         _store_days(shop_id, key, {day: (versions[day], counted[day]) for day in stale})
     return [sum(counts[index] for counts in per_day.values()) for index in range(len(steps))]
+
+
+def recount_days(shop_id: int, steps: list[str], window_seconds: int, days: list[date]) -> None:
+    """Count these days of the funnel again and store them (the background half of
+    `ordered_step_counts(..., outdated=...)`)."""
+    window = timedelta(seconds=window_seconds)
+    versions: dict[date, int] = {}
+    for first, last in _runs(sorted(days)):
+        versions.update(_day_versions(shop_id, Period(first, last), window))
+    counted = count_days(shop_id, steps, window, sorted(days))
+    _store_days(
+        shop_id, funnel_key(steps, window_seconds), {day: (versions[day], counted[day]) for day in days}
+    )
 
 
 def funnel_key(steps: list[str], window_seconds: int) -> str:
@@ -224,9 +246,12 @@ def _store_days(shop_id: int, key: str, days: dict[date, tuple[int, list[int]]])
         db.session.rollback()
 
 
-def custom_funnel(shop_id: int, period: Period, steps: list[str], window_seconds: int) -> dict[str, Any]:
-    """Visitors reaching each of `steps` in order within `window_seconds` of the first step."""
-    counts = ordered_step_counts(shop_id, steps, period, window_seconds)
+def custom_funnel(
+    shop_id: int, period: Period, steps: list[str], window_seconds: int, *, outdated: list[date] | None = None
+) -> dict[str, Any]:
+    """Visitors reaching each of `steps` in order within `window_seconds` of the first step
+    (`outdated`: see `ordered_step_counts`)."""
+    counts = ordered_step_counts(shop_id, steps, period, window_seconds, outdated=outdated)
     rows = funnel_steps([(step, step.replace("_", " ").capitalize()) for step in steps], counts)
     for row in rows:
         row["visitors"] = row.pop("sessions")

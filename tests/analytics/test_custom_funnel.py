@@ -9,11 +9,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+import redis as redis_lib
 from flask.testing import FlaskClient
 
 from analytics.importer import import_events
 from shopify_app.core.auth import mint_session_token
 from tests.support.factories import make_shop
+from tests.support.processes import clickstream, process_env, wait_until
 
 STEPS = "product_view,add_to_cart,purchase"
 
@@ -71,3 +74,42 @@ def test_each_day_starts_its_visitors_and_new_events_show_at_once(
 
     assert funnel(client, shop, "2025-03-02", "2025-03-02") == [1, 1, 1]
     assert funnel(client, shop, "2025-03-01", "2025-03-02") == [3, 3, 2]
+
+
+@pytest.mark.worker
+@pytest.mark.redis
+@pytest.mark.committed
+def test_with_task_workers_new_events_answer_at_once_then_the_worker_catches_up(
+    make_app: Any, redis_url: str, test_database: Any, db: Any, tmp_path: Path
+) -> None:
+    """On a live shop every new event outdates the last days' stored counts; the answer comes from
+    them at once, says it is refreshing, and a real worker's recount shows on a later ask."""
+    shop = make_shop()
+    db.session.commit()
+    store(
+        shop,
+        tmp_path / "first.jsonl",
+        [("ann", "product_view", at(1, 10)), ("ann", "add_to_cart", at(1, 11))],
+    )
+    redis_lib.Redis.from_url(redis_url).flushdb()
+    client = make_app(ENV={"REDIS_URL": redis_url}).test_client()
+    assert ask(client, shop) == ([1, 1, 0], False), "days never counted are counted at once"
+
+    store(shop, tmp_path / "late.jsonl", [("ann", "purchase", at(1, 12)), ("bob", "product_view", at(2, 9))])
+    # The 1st from its stored counts (ann's purchase waits for the recount); the 2nd, never counted, at once.
+    assert ask(client, shop) == ([2, 1, 0], True)
+
+    env = process_env(DATABASE_URL=test_database.url, REDIS_URL=redis_url)
+    with clickstream("worker", "--concurrency", "1", "--without", "writer", env=env, ready="ready."):
+        wait_until(lambda: ask(client, shop) == ([2, 1, 1], False), timeout=60, message="the recount")
+
+
+def ask(client: FlaskClient, shop: Any) -> tuple[list[int], bool]:
+    response = client.get(
+        "/analytics/funnel/",
+        query_string={"steps": STEPS, "window_hours": 24, "start": "2025-03-01", "end": "2025-03-02"},
+        headers={"Authorization": f"Bearer {mint_session_token(shop.domain)}"},
+    )
+    assert response.status_code == 200, response.get_json()
+    answer = response.get_json()
+    return [step["visitors"] for step in answer["steps"]], answer["refreshing"]
