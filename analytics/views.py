@@ -26,7 +26,7 @@ from shopify_app.core.errors import BadRequest
 bp = Blueprint("analytics_reports", __name__, url_prefix="/analytics")
 
 Report = Callable[[int, Period], dict[str, Any]]
-NOT_COMPARED = frozenset({"page", "per_page", "weeks", "window_seconds"})
+NOT_COMPARED = frozenset({"page", "per_page", "weeks", "window_seconds", "days_pending"})
 STEP_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
@@ -178,13 +178,12 @@ def funnel() -> Response:
     window_hours = int_arg("window_hours", 24, minimum=1, maximum=24 * 90)
 
     def report(shop_id: int, within: Period) -> dict[str, Any]:
-        # With task workers, days made outdated by new events are answered from their stored
-        # counts and recounted in the background; without them (embedded) they are recounted now.
-        outdated: list[date] | None = [] if tasks_run_elsewhere() else None
-        answer = reports.custom_funnel(shop_id, within, steps, window_hours * 3600, outdated=outdated)
-        answer["refreshing"] = bool(outdated)
-        if outdated:
-            recount_funnel_days_later(shop_id, steps, window_hours * 3600, outdated)
+        # With task workers, the days to count are counted there and the answer says it is
+        # refreshing; without them (embedded, small shops) they are counted before answering.
+        later: list[date] | None = [] if tasks_run_elsewhere() else None
+        answer = reports.custom_funnel(shop_id, within, steps, window_hours * 3600, later=later)
+        if later:
+            recount_funnel_days_later(shop_id, steps, window_hours * 3600, later)
         return answer
 
     return jsonify(with_comparison(report, shop.id, period, key=(tuple(steps), window_hours)))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -92,18 +93,26 @@ def funnel_steps(
     return rows
 
 
+@dataclass
+class FunnelCounts:
+    """A custom funnel's counts per step, and the days of the period still to be counted."""
+
+    steps: list[int]
+    to_recount: list[date] = field(default_factory=list)  # answered from their kept counts
+    to_count: list[date] = field(default_factory=list)  # not in `steps` yet
+
+
 def ordered_step_counts(
-    shop_id: int, steps: list[str], period: Period, window_seconds: int, *, outdated: list[date] | None = None
-) -> list[int]:
+    shop_id: int, steps: list[str], period: Period, window_seconds: int, *, later: bool = False
+) -> FunnelCounts:
     """How many visitors reach each step of `steps` in order within the window, summed over the
     period's days (see the module docstring).
 
-    Each day's counts are stored (`FunnelDayCount`) and reused while the events of the days they
-    read are unchanged; the other days are counted from the visitor timelines and stored. With
-    `outdated` (a list to fill), a day whose stored counts new events have made outdated is
-    answered from them and listed there for a recount in the background (`recount_days`) instead
-    of being recounted now: on a live shop every new event outdates the last few days, and
-    recounting them takes seconds. Days never counted are always counted now."""
+    Each day's counts are kept (`FunnelDayCount`) and reused while the events of the days they
+    read are unchanged; the other days are counted from the visitor timelines and kept. `later`
+    leaves that counting to a task worker (`recount_days`): counting a month of a large shop takes
+    longer than a web request may, and on a live shop every new event outdates the last few days.
+    Outdated days are then answered from their kept counts, days never counted not at all."""
     window = timedelta(seconds=window_seconds)
     key = funnel_key(steps, window_seconds)
     versions = _day_versions(shop_id, period, window)
@@ -118,33 +127,41 @@ def ordered_step_counts(
         )
     }
     per_day: dict[date, list[int]] = {}
+    answer = FunnelCounts([0] * len(steps))
     stale = []
     for day, version in versions.items():
-        if version and stored.get(day, (None, ""))[0] == version:
+        if not version:  # a day whose window holds no event counts nothing
+            continue
+        if day in stored and (later or stored[day][0] == version):
             per_day[day] = [int(n) for n in stored[day][1].split(",")]
-        elif version and day in stored and outdated is not None:
-            per_day[day] = [int(n) for n in stored[day][1].split(",")]
-            outdated.append(day)
-        elif version:  # a day whose window holds no event counts nothing
+            if stored[day][0] != version:
+                answer.to_recount.append(day)
+        elif later:
+            answer.to_count.append(day)
+        else:
             stale.append(day)
     if stale:
         counted = count_days(shop_id, steps, window, stale)
         per_day.update(counted)
         _store_days(shop_id, key, {day: (versions[day], counted[day]) for day in stale})
-    return [sum(counts[index] for counts in per_day.values()) for index in range(len(steps))]
+    answer.steps = [sum(counts[index] for counts in per_day.values()) for index in range(len(steps))]
+    return answer
+
+
+RECOUNT_CHUNK_DAYS = 3  # days counted and kept at a time, so a long recount shows progress
 
 
 def recount_days(shop_id: int, steps: list[str], window_seconds: int, days: list[date]) -> None:
-    """Count these days of the funnel again and store them (the background half of
-    `ordered_step_counts(..., outdated=...)`)."""
+    """Count these days of the funnel (again) and keep them, a few days at a time: the task
+    worker's half of `ordered_step_counts(..., later=True)`."""
     window = timedelta(seconds=window_seconds)
-    versions: dict[date, int] = {}
-    for first, last in _runs(sorted(days)):
-        versions.update(_day_versions(shop_id, Period(first, last), window))
-    counted = count_days(shop_id, steps, window, sorted(days))
-    _store_days(
-        shop_id, funnel_key(steps, window_seconds), {day: (versions[day], counted[day]) for day in days}
-    )
+    key = funnel_key(steps, window_seconds)
+    ordered = sorted(days)
+    for start in range(0, len(ordered), RECOUNT_CHUNK_DAYS):
+        chunk = ordered[start : start + RECOUNT_CHUNK_DAYS]
+        versions = _day_versions(shop_id, Period(chunk[0], chunk[-1]), window)
+        counted = count_days(shop_id, steps, window, chunk)
+        _store_days(shop_id, key, {day: (versions[day], counted[day]) for day in chunk})
 
 
 def funnel_key(steps: list[str], window_seconds: int) -> str:
@@ -247,12 +264,24 @@ def _store_days(shop_id: int, key: str, days: dict[date, tuple[int, list[int]]])
 
 
 def custom_funnel(
-    shop_id: int, period: Period, steps: list[str], window_seconds: int, *, outdated: list[date] | None = None
+    shop_id: int, period: Period, steps: list[str], window_seconds: int, *, later: list[date] | None = None
 ) -> dict[str, Any]:
-    """Visitors reaching each of `steps` in order within `window_seconds` of the first step
-    (`outdated`: see `ordered_step_counts`)."""
-    counts = ordered_step_counts(shop_id, steps, period, window_seconds, outdated=outdated)
+    """Visitors reaching each of `steps` in order within `window_seconds` of the first step.
+
+    With `later` (a list to fill), the days to count are listed there for a task worker instead of
+    counted now (see `ordered_step_counts`); the answer says `refreshing` and how many of the
+    period's days its numbers still leave out (`days_pending`)."""
+    result = ordered_step_counts(shop_id, steps, period, window_seconds, later=later is not None)
+    counts = result.steps
     rows = funnel_steps([(step, step.replace("_", " ").capitalize()) for step in steps], counts)
     for row in rows:
         row["visitors"] = row.pop("sessions")
-    return {"steps": rows, "window_seconds": window_seconds, "conversion_rate": ratio(counts[-1], counts[0])}
+    if later is not None:
+        later.extend(result.to_recount + result.to_count)
+    return {
+        "steps": rows,
+        "window_seconds": window_seconds,
+        "conversion_rate": ratio(counts[-1], counts[0]),
+        "refreshing": bool(result.to_recount or result.to_count),
+        "days_pending": len(result.to_count),
+    }
