@@ -84,7 +84,9 @@ def openapi_paths() -> dict[str, Any]:
     )
     paths["/analytics/funnel/"] = _get(
         "A custom funnel with a conversion window: per day, visitors starting with the first step"
-        " that day and the later steps they reached in order (days summed)",
+        " that day and the later steps they reached in order (days summed). With task workers the"
+        " answer never waits for a count: `refreshing` says days are being counted, `days_pending`"
+        " how many of the period's days its numbers still leave out",
         PERIOD + EXTRA["funnel"],
     )
     paths["/segments/identified-users-list"] = _get("Identified customers and their activity", PAGING)
