@@ -8,6 +8,8 @@
    for N seconds from the writers' first commit (their start-up is not throughput).
 3. The naive baseline: one INSERT and COMMIT per event, two processes, same events.
 
+`--writer-only` measures step 2 alone (no wrk needed).
+
 Needs MariaDB on 127.0.0.1:3306, Redis on 6379 and `wrk` (Debian package); uses database
 `clickstream_bench` and Redis db 9, both emptied first.
 """
@@ -270,6 +272,14 @@ def naive(seconds: int) -> dict[str, float]:
 
 def main(argv: list[str]) -> None:
     seconds = int(argv[argv.index("--seconds") + 1]) if "--seconds" in argv else 60
+    if "--writer-only" in argv:  # the landed rate alone, for quick checks while working on the writer
+        setup()
+        landed = writer(seconds, events=20_000 * seconds)
+        print(
+            f"landed {landed['rate']:,.0f} events/s ({landed['events']:,} events in {landed['seconds']:.0f} s,"
+            f" backlog {landed['backlog_start']:,} -> {landed['backlog_left']:,})"
+        )
+        return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
     print(f"setting up {DB_NAME} ...", file=sys.stderr)
