@@ -289,7 +289,7 @@ def _viewer_facts(
     for event in events:
         if event["type"] == "product_view" and event.get("product_id") is not None:
             pair = (event["session"].visitor_id, int(event["product_id"]))
-            added[pair].add(local_day(event["when"], zone))
+            added[pair].add(event["day"])
             latest[pair] = max(event["when"], latest.get(pair, event["when"]))
     last_seen = _last_viewed(shop_id, sorted(pair for pair in added if pair[0] not in new_visitors))
     last_day = {pair: local_day(when, zone) for pair, when in last_seen.items()}

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -89,6 +89,8 @@ DEADLOCK_CODES = {1213, 1205}
 ZERO = Decimal("0")
 EPOCH = datetime(1970, 1, 1)
 IN_CHUNK = 5000
+HOUR_MS, DAY_MS = 3_600_000, 86_400_000
+EPOCH_ORDINAL = EPOCH.toordinal()
 
 
 class ConcurrentWrite(Exception):
@@ -186,10 +188,10 @@ def _store_shop(
     duplicates = len(events) - len(fresh)
     if not fresh:
         return 0, duplicates, []
-    _prepare_events(fresh)
+    zone = _zone(shop.timezone)
+    _prepare_events(fresh, zone)
     visitors, new_visitors, visits, seen = _lock_visitors(shop.id, fresh)
     customers = _stitch_identity(shop.id, fresh, visitors)
-    zone = _zone(shop.timezone)
     sessions = _place_in_sessions(shop, fresh, visitors, new_visitors, customers, zone)
     changes = rollup_changes(shop.id, fresh, sessions, new_visitors, visits, zone, value=_value)
     _write_sessions(shop.id, sessions)
@@ -350,6 +352,30 @@ def local_day(when: datetime, zone: ZoneInfo) -> date:
     return when.replace(tzinfo=UTC).astimezone(zone).date()
 
 
+def local_days(zone: ZoneInfo) -> Callable[[int], date]:
+    """`local_day` of epoch milliseconds, with the zone's UTC offset looked up once per hour.
+
+    An hour whose first and last millisecond have the same offset has it throughout (no time
+    zone changes its offset twice within an hour); any other hour is converted event by event."""
+    offsets: dict[int, int | None] = {}
+
+    def offset_at(ms: int) -> int:
+        delta = ms_to_datetime(ms).replace(tzinfo=UTC).astimezone(zone).utcoffset() or timedelta(0)
+        return delta // timedelta(milliseconds=1)
+
+    def day_of(ms: int) -> date:
+        hour = ms // HOUR_MS
+        if hour not in offsets:
+            first, last = offset_at(hour * HOUR_MS), offset_at(hour * HOUR_MS + HOUR_MS - 1)
+            offsets[hour] = first if first == last else None
+        offset = offsets[hour]
+        if offset is None:
+            return local_day(ms_to_datetime(ms), zone)
+        return date.fromordinal(EPOCH_ORDINAL + (ms + offset) // DAY_MS)
+
+    return day_of
+
+
 def _value(event: dict[str, Any]) -> Decimal:
     if event["type"] != "purchase":
         return ZERO
@@ -380,7 +406,7 @@ def _place_in_sessions(
         candidates = by_visitor[visitor_id]
         session = pick_session(candidates, event["when"], event.get("utm_campaign"), timeout)
         if session is None:
-            session = open_session(visitor_id, event, event["when"], local_day(event["when"], zone))
+            session = open_session(visitor_id, event, event["when"], event["day"])
             session.device = event.get("device")
             session.is_new_visitor = visitor_id in new_visitors and not candidates
             candidates.append(session)
@@ -494,10 +520,13 @@ def _session_row(shop_id: int, s: SessionState) -> dict[str, Any]:
     }
 
 
-def _prepare_events(events: list[dict[str, Any]]) -> None:
-    """Per-event work that needs no lock: the server time, and on MariaDB the row's constant part."""
+def _prepare_events(events: list[dict[str, Any]], zone: ZoneInfo) -> None:
+    """Per-event work that needs no lock: the server time and its day in the shop's time zone,
+    and on MariaDB the row's constant part."""
+    day_of = local_days(zone)
     for event in events:
         event["when"] = ms_to_datetime(event["ts"])
+        event["day"] = day_of(event["ts"])
         event["client_time"] = ms_to_datetime(event["client_ts"])
         event["props"] = event.get("props") or None
     if dialect_name() == "mysql":
@@ -560,7 +589,7 @@ def _add_rollups(
         days[session.day]["sessions"] += 1
         days[session.day]["new_visitors"] += session.is_new_visitor
     for event in events:
-        day = local_day(event["when"], zone)
+        day = event["day"]
         totals = days[day]
         kind = event["type"]
         totals["events"] += 1
