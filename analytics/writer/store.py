@@ -190,6 +190,7 @@ def _store_shop(
         return 0, duplicates, []
     zone = _zone(shop.timezone)
     _prepare_events(fresh, zone)
+    totals = _event_totals(fresh)
     visitors, new_visitors, visits, seen = _lock_visitors(shop.id, fresh)
     customers = _stitch_identity(shop.id, fresh, visitors)
     sessions = _place_in_sessions(shop, fresh, visitors, new_visitors, customers, zone)
@@ -198,7 +199,7 @@ def _store_shop(
     inserted = _insert_events(shop.id, fresh, visitors, customers)
     if inserted != len(fresh):
         raise ConcurrentWrite(f"inserted {inserted} of {len(fresh)} events")
-    _add_rollups(shop.id, fresh, sessions, zone, changes)
+    _add_rollups(shop.id, totals, sessions, changes)
     _keep_visitors(shop.id, visitors, new_visitors, visits, seen, changes)
     return len(fresh), duplicates, sorted({s.id for s in sessions if s.id is not None})
 
@@ -574,20 +575,20 @@ def _event_row(
     return row
 
 
-def _add_rollups(
-    shop_id: int,
-    events: list[dict[str, Any]],
-    sessions: list[SessionState],
-    zone: ZoneInfo,
-    changes: RollupChanges,
-) -> None:
+@dataclass
+class EventTotals:
+    """The batch's daily shop totals (but sessions and new visitors) and daily product counts."""
+
+    days: dict[date, dict[str, Any]]
+    products: dict[tuple[date, int], dict[str, Any]]
+
+
+def _event_totals(events: list[dict[str, Any]]) -> EventTotals:
+    """Plain sums of the events: worked out before the visitor locks are taken."""
     days: dict[date, dict[str, Any]] = defaultdict(lambda: dict.fromkeys(ROLLUP_COLUMNS, 0))
     products: dict[tuple[date, int], dict[str, Any]] = defaultdict(
         lambda: {"views": 0, "carts": 0, "purchases": 0, "revenue": Decimal("0")}
     )
-    for session in (s for s in sessions if s.opened):
-        days[session.day]["sessions"] += 1
-        days[session.day]["new_visitors"] += session.is_new_visitor
     for event in events:
         day = event["day"]
         totals = days[day]
@@ -607,6 +608,16 @@ def _add_rollups(
         elif event.get("product_id") is not None and kind in ("product_view", "add_to_cart"):
             line = products[(day, int(event["product_id"]))]
             line["views" if kind == "product_view" else "carts"] += 1
+    return EventTotals(days, products)
+
+
+def _add_rollups(
+    shop_id: int, totals: EventTotals, sessions: list[SessionState], changes: RollupChanges
+) -> None:
+    days, products = totals.days, totals.products
+    for session in (s for s in sessions if s.opened):
+        days[session.day]["sessions"] += 1
+        days[session.day]["new_visitors"] += session.is_new_visitor
     upsert(
         DailyShopMetric.__table__,
         [{"shop_id": shop_id, "day": day, **totals} for day, totals in sorted(days.items())],
