@@ -369,7 +369,9 @@ class DailyProductViewers(db.Model):  # type: ignore[name-defined]
 
 class ViewedProduct(db.Model):  # type: ignore[name-defined]
     """When a visitor last viewed a product: the writer's state for the product viewers rollup
-    (a batch needs each viewer's previous day, not their stored product views)."""
+    (a batch needs each viewer's previous day, not their stored product views). Only the day
+    counts: `last_viewed_at` is rewritten when a later day's view comes, so it is a view of the
+    last day the visitor viewed the product, not necessarily that day's last."""
 
     __tablename__ = "viewed_products"
 

@@ -80,7 +80,7 @@ class RollupChanges:
 
     tally: Tally
     visits: dict[int, VisitDays]  # visitor id -> new state, for visitors that opened a session
-    viewed: dict[tuple[int, int], datetime]  # (visitor id, product id) -> latest view
+    viewed: dict[tuple[int, int], datetime]  # (visitor id, product id) -> latest view, on a new day
 
 
 def rollup_changes(
@@ -300,7 +300,13 @@ def _viewer_facts(
         add_product_viewer(after, pair[1], old | days)
         if old:
             add_product_viewer(before, pair[1], old)
-    return latest
+    # Only the day matters to the rollup: a row is rewritten when a later day begins, not on
+    # every view.
+    return {
+        pair: when
+        for pair, when in latest.items()
+        if pair not in last_day or max(added[pair]) > last_day[pair]
+    }
 
 
 def _last_viewed(shop_id: int, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], datetime]:
@@ -361,7 +367,10 @@ def tally_rows(shop_id: int, tally: Tally) -> dict[str, list[dict[str, Any]]]:
     """The tally as rows of each rollup table, keyed by table name, sorted by key."""
     rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for rollup, entries in tally.items():
-        for key, values in sorted(entries.items(), key=lambda item: repr(item[0])):
+        # Campaign keys may hold None (no medium or name), which does not compare; the other
+        # keys sort as they are (cheaper, and any fixed order keeps writers' row locks in step).
+        order = (lambda item: repr(item[0])) if rollup == "campaigns" else (lambda item: item[0])
+        for key, values in sorted(entries.items(), key=order):
             row = {"shop_id": shop_id, **_key_columns(rollup, key), **values}
             rows[TABLES[rollup].__tablename__].append(row)
     return rows
