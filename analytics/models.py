@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -27,6 +28,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shopify_app.core.extensions import db
 from shopify_app.core.types import BigId, JsonDict, Money, Timestamp, utcnow
+
+LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 
 
 class Visitor(db.Model):  # type: ignore[name-defined]
@@ -44,6 +47,10 @@ class Visitor(db.Model):  # type: ignore[name-defined]
     first_seen_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     device: Mapped[str | None] = mapped_column(String(16))
+    # The writer's state for the visitor reach and retention rollups (NULL until the writer has
+    # stored a session for the visitor since migration 0009; it then reads the sessions once).
+    last_visit_day: Mapped[date | None] = mapped_column(Date)
+    cohort_day: Mapped[date | None] = mapped_column(Date)
 
 
 class VisitorCustomer(db.Model):  # type: ignore[name-defined]
@@ -92,6 +99,12 @@ class VisitSession(db.Model):  # type: ignore[name-defined]
     device: Mapped[str | None] = mapped_column(String(16))
     is_new_visitor: Mapped[bool] = mapped_column(Boolean, default=True)
     purchase_probability: Mapped[float | None] = mapped_column()
+    # The writer's state for the session and page rollups, so a continuing session's events are
+    # never read back: how far it got along the funnel and when, and each viewed URL's last day
+    # and the day before it (`analytics.writer.session_state`). NULL funnel_step: not known yet.
+    funnel_step: Mapped[int | None] = mapped_column(SmallInteger)
+    funnel_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    page_days: Mapped[str | None] = mapped_column(LongText)
 
 
 class Event(db.Model):  # type: ignore[name-defined]
@@ -352,6 +365,25 @@ class DailyProductViewers(db.Model):  # type: ignore[name-defined]
     product_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     since: Mapped[date] = mapped_column(Date, primary_key=True)
     visitors: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ViewedProduct(db.Model):  # type: ignore[name-defined]
+    """When a visitor last viewed a product: the writer's state for the product viewers rollup
+    (a batch needs each viewer's previous day, not their stored product views). Only the day
+    counts: `last_viewed_at` is rewritten when a later day's view comes, so it is a view of the
+    last day the visitor viewed the product, not necessarily that day's last."""
+
+    __tablename__ = "viewed_products"
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    visitor_id: Mapped[int] = mapped_column(
+        BigId,
+        ForeignKey("visitors.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    product_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    last_viewed_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
 class RetentionCell(db.Model):  # type: ignore[name-defined]

@@ -90,19 +90,33 @@ def reach(days: Iterable[date]) -> list[tuple[date, date]]:
 def funnel_depth(events: Sequence[tuple[str, datetime]], steps: Sequence[str]) -> int:
     """How many of `steps` the events reach in order (a step at or after the previous one,
     strictly after when both are the same event type)."""
+    return funnel_progress(events, steps)[0]
+
+
+def funnel_progress(
+    events: Sequence[tuple[str, datetime]],
+    steps: Sequence[str],
+    start: tuple[int, datetime | None] = (0, None),
+) -> tuple[int, datetime | None]:
+    """(steps reached, when the last reached step happened), going on from `start`.
+
+    Going on from a session's stored progress with events all later than its stored ones gives
+    the same answer as `funnel_depth` over all of them: a stored event later than the reached
+    step would have reached the next step already."""
     times: dict[str, list[datetime]] = defaultdict(list)
     for kind, when in events:
         times[kind].append(when)
-    reached: datetime | None = None
-    for index, step in enumerate(steps):
+    depth, reached = start
+    for index in range(depth, len(steps)):
+        step = steps[index]
         strict = index > 0 and steps[index - 1] == step
         later = [
             t for t in times.get(step, ()) if reached is None or (t > reached if strict else t >= reached)
         ]
         if not later:
-            return index
+            return index, reached
         reached = min(later)
-    return len(steps)
+    return len(steps), reached
 
 
 @dataclass
@@ -119,23 +133,56 @@ class SessionFacts:
     events: list[tuple[str, datetime, str | None]] = field(default_factory=list)
 
 
+@dataclass
+class SessionCounts:
+    """What a session's events add up to for the per-session rollups (the page rollup aside):
+    the writer keeps these on the session row instead of reading its events back."""
+
+    page_views: int = 0
+    product_views: int = 0
+    carts: int = 0
+    checkouts: int = 0
+    purchases: int = 0
+    duration_ms: int = 0
+    funnel_step: int = 0
+
+
+def count_session(events: Sequence[tuple[str, datetime, str | None]]) -> SessionCounts:
+    """A session's counts from its events."""
+    kinds: dict[str, int] = defaultdict(int)
+    for kind, _, _ in events:
+        kinds[kind] += 1
+    moments = [when for _, when, _ in events]
+    return SessionCounts(
+        page_views=sum(n for kind, n in kinds.items() if kind in PAGE_TYPES),
+        product_views=kinds["product_view"],
+        carts=kinds["add_to_cart"],
+        checkouts=kinds["checkout_started"],
+        purchases=kinds["purchase"],
+        duration_ms=(max(moments) - min(moments)) // timedelta(milliseconds=1) if moments else 0,
+        funnel_step=funnel_depth([(kind, when) for kind, when, _ in events], FUNNEL_TYPES),
+    )
+
+
 def add_session(tally: Tally, session: SessionFacts, zone: ZoneInfo, sign: int = 1) -> None:
     """Add one session to the per-session-day rollups and its page views to the page rollup."""
-    kinds: dict[str, int] = defaultdict(int)
-    for kind, _, _ in session.events:
-        kinds[kind] += 1
-    page_views = sum(n for kind, n in kinds.items() if kind in PAGE_TYPES)
-    bought = kinds["purchase"] > 0
+    add_session_counts(tally, session, count_session(session.events), sign)
+    for url, views in page_views(session.events, zone).items():
+        for page_day, since in reach(views):
+            add(tally, "pages", (page_day, url, since), sign, views=views[page_day], sessions=1)
+
+
+def add_session_counts(tally: Tally, session: SessionFacts, counts: SessionCounts, sign: int = 1) -> None:
+    """Add one session to the session, device, referrer and campaign rollups of its day."""
+    bought = counts.purchases > 0
     bounced = (
-        page_views <= 1
-        and kinds["product_view"] <= 1
-        and not kinds["add_to_cart"]
-        and not kinds["checkout_started"]
+        counts.page_views <= 1
+        and counts.product_views <= 1
+        and not counts.carts
+        and not counts.checkouts
         and not bought
     )
-    moments = [when for _, when, _ in session.events]
-    duration = (max(moments) - min(moments)) // timedelta(milliseconds=1) if moments else 0
-    depth = funnel_depth([(kind, when) for kind, when, _ in session.events], FUNNEL_TYPES)
+    reached = (counts.product_views, counts.carts, counts.checkouts, counts.purchases)
     day = session.day
     add(
         tally,
@@ -144,10 +191,10 @@ def add_session(tally: Tally, session: SessionFacts, zone: ZoneInfo, sign: int =
         sign,
         sessions=1,
         bounces=int(bounced),
-        duration_ms=duration,
+        duration_ms=counts.duration_ms,
         revenue=session.revenue,
-        **{column: int(kinds[kind] > 0) for column, kind in zip(WITH_COLUMNS, FUNNEL_TYPES, strict=True)},
-        **{column: int(depth > index) for index, column in enumerate(FUNNEL_COLUMNS)},
+        **{column: int(n > 0) for column, n in zip(WITH_COLUMNS, reached, strict=True)},
+        **{column: int(counts.funnel_step > index) for index, column in enumerate(FUNNEL_COLUMNS)},
     )
     money = {"sessions": 1, "purchasing_sessions": int(bought), "revenue": session.revenue}
     add(tally, "devices", (day, session.device or "unknown"), sign, **money)
@@ -155,13 +202,40 @@ def add_session(tally: Tally, session: SessionFacts, zone: ZoneInfo, sign: int =
     if session.utm_source is not None:
         key = (day, session.utm_source, session.utm_medium, session.utm_campaign)
         add(tally, "campaigns", key, sign, **money)
+
+
+def page_views(
+    events: Iterable[tuple[str, datetime, str | None]], zone: ZoneInfo
+) -> dict[str, dict[date, int]]:
+    """URL -> day -> page views, of a session's events."""
     pages: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
-    for kind, when, url in session.events:
+    for kind, when, url in events:
         if kind == "page_view" and url is not None:
             pages[url][local_day(when, zone)] += 1
-    for url, views in pages.items():
-        for page_day, since in reach(views):
-            add(tally, "pages", (page_day, url, since), sign, views=views[page_day], sessions=1)
+    return pages
+
+
+def last_page_days(pages: dict[str, dict[date, int]]) -> dict[str, tuple[date, date]]:
+    """URL -> (last day the session viewed it, the day before that or NEVER)."""
+    return {url: reach(views)[-1] for url, views in pages.items()}
+
+
+def add_later_page_views(
+    tally: Tally, url: str, views: dict[date, int], last: tuple[date, date] | None
+) -> tuple[date, date]:
+    """Add a session's new views of `url`, all on or after `last` (its stored last day and the
+    day before, None when the session never viewed it), to the page rollup; the new last days.
+
+    Rows of earlier days cannot change: only the last day's views grow, or new days start."""
+    seen = last is not None
+    day, since = last if last is not None else (NEVER, NEVER)
+    for page_day in sorted(views):
+        if seen and page_day == day:
+            add(tally, "pages", (page_day, url, since), views=views[page_day])
+            continue
+        day, since, seen = page_day, day, True
+        add(tally, "pages", (page_day, url, since), views=views[page_day], sessions=1)
+    return day, since
 
 
 def add_visitor(tally: Tally, days: Iterable[date], cohort_day: date | None, sign: int = 1) -> None:

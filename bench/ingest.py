@@ -10,6 +10,8 @@
    for N seconds from the writers' first commit (their start-up is not throughput).
 3. The naive baseline: one INSERT and COMMIT per event, two processes, same events.
 
+`--writer-only [--writers N]` measures step 2 alone (no wrk needed).
+
 Needs MariaDB on 127.0.0.1:3306, Redis on 6379 and `wrk` (Debian package); uses database
 `clickstream_bench` and Redis db 9, both emptied first.
 """
@@ -307,6 +309,15 @@ def main(argv: list[str]) -> None:
         for name, numbers in result.items():
             print(name, {key: round(value, 2) for key, value in numbers.items()})
         print(f"{result['events']['rps'] / result['noop']['rps']:.0%} of the ceiling")
+        return
+    if "--writer-only" in argv:  # the landed rate alone, for quick checks while working on the writer
+        setup()
+        processes = int(argv[argv.index("--writers") + 1]) if "--writers" in argv else 2
+        landed = writer(seconds, events=20_000 * seconds, processes=processes)
+        print(
+            f"{processes} writer(s): landed {landed['rate']:,.0f} events/s ({landed['events']:,} events in {landed['seconds']:.0f} s,"
+            f" backlog {landed['backlog_start']:,} -> {landed['backlog_left']:,})"
+        )
         return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")

@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from analytics.writer.product_reach import add_product_reach
 from analytics.writer.timelines import add_visitor_timelines
 
 
 def add_report_rollups(
-    shop_id: int, events: list[dict[str, Any]], product_days: Iterable[tuple[date, int]], zone: ZoneInfo
+    shop_id: int, events: list[dict[str, Any]], product_days: Iterable[tuple[date, int]]
 ) -> None:
-    """Add the batch's stored events and its (day, product id) pairs to the report rollups."""
+    """Add the batch's stored events (each with its local `day`) and its (day, product id) pairs
+    to the report rollups."""
     add_product_reach(shop_id, product_days)
-    add_visitor_timelines(shop_id, events, zone)
+    add_visitor_timelines(shop_id, events)

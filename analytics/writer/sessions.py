@@ -40,7 +40,14 @@ class SessionState:
     checkouts: int = 0
     purchases: int = 0
     revenue: Decimal = field(default_factory=lambda: Decimal("0"))
+    # Rollup state kept on the row (`analytics.writer.rollups`): funnel steps reached and when
+    # the last was; URL -> (last day viewed, the day before). funnel_step None: not kept yet.
+    funnel_step: int | None = None
+    funnel_at: datetime | None = None
+    page_days: dict[str, tuple[date, date]] = field(default_factory=dict)
     opened: bool = False
+    # A stored session as it was read, before this batch's events changed it.
+    before: SessionState | None = None
 
     def count(self, event_type: str, value: Decimal) -> None:
         """Add one event of `event_type` (and a purchase's value) to the counters."""

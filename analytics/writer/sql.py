@@ -42,12 +42,12 @@ def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
     return list(rows[0])
 
 
-def _renderer() -> Callable[[Any], str]:
-    """A function writing one value as a MariaDB literal, escaping text as the connection needs."""
+def _literals() -> dict[type, Callable[[Any], str]]:
+    """Per type, a function writing a value as a MariaDB literal (escaping text as the connection
+    needs). Looked up by exact type: a value of any other type is a mistake, not something to store."""
     # The driver quotes text itself, honouring the server's NO_BACKSLASH_ESCAPES mode.
     text: Callable[[str], str] = db.session.connection().connection.driver_connection.escape  # type: ignore[union-attr]
-
-    literals: dict[type, Callable[[Any], str]] = {
+    return {
         str: text,
         int: str,
         bool: lambda value: "1" if value else "0",
@@ -60,19 +60,14 @@ def _renderer() -> Callable[[Any], str]:
         list: lambda value: text(json.dumps(value)),
     }
 
-    def render(value: Any) -> str:
-        kind = type(value)
-        if kind is str:  # the common cases first: this runs for every value of every row
-            return text(value)
-        if kind is int:
-            return str(value)
-        if value is None:
-            return "NULL"
-        if kind not in literals:
-            raise TypeError(f"the writer cannot store a {kind.__name__}")
-        return literals[kind](value)
 
-    return render
+def _rendered(values: Iterable[Any], literals: dict[type, Callable[[Any], str]]) -> str:
+    """Values as comma-separated literals (one dict lookup per value: this runs for every value
+    of every row)."""
+    try:
+        return ",".join([literals[type(value)](value) for value in values])
+    except KeyError as exc:
+        raise TypeError(f"the writer cannot store a {exc.args[0].__name__}") from None
 
 
 def _write_rows(head: str, rows: Sequence[dict[str, Any]], columns: list[str], tail: str = "") -> list[Any]:
@@ -83,8 +78,8 @@ def _write_rows(head: str, rows: Sequence[dict[str, Any]], columns: list[str], t
 
 
 def _rendered_rows(rows: Sequence[dict[str, Any]], columns: list[str]) -> list[str]:
-    render = _renderer()
-    return ["(" + ",".join([render(row[name]) for name in columns]) + ")" for row in rows]
+    literals = _literals()
+    return ["(" + _rendered([row[name] for name in columns], literals) + ")" for row in rows]
 
 
 def _write_rendered(head: str, values: list[str], tail: str = "") -> list[Any]:
@@ -102,8 +97,8 @@ def _write_rendered(head: str, values: list[str], tail: str = "") -> list[Any]:
 
 def render_values(rows: Iterable[Sequence[Any]]) -> list[str]:
     """Each row's values as comma-separated MariaDB literals (part of a row for `insert_rendered`)."""
-    render = _renderer()
-    return [",".join([render(value) for value in values]) for values in rows]
+    literals = _literals()
+    return [_rendered(values, literals) for values in rows]
 
 
 def insert_rendered(table: Table, columns: Sequence[str], rows: list[str], *, ignore: bool = False) -> int:

@@ -7,12 +7,16 @@ writers take row locks in the same order):
    (shop_id, event_id)); prepare each event's row (no locks held yet),
 2. lock the batch's visitors (creating the new ones),
 3. stitch identity (an event with a customer id links its visitor to that customer),
-4. read the visitors' recent sessions, place events into sessions and write the sessions,
-5. insert the events with multi-row INSERT IGNOREs, checking every row went in,
-6. add the day's totals to the daily shop and product rollups (days in the shop's time zone).
+4. read the visitors' recent sessions and place events into sessions,
+5. work out what the batch changes in the session and visitor rollups from the state kept on
+   the session and visitor rows (`analytics.writer.rollups`; no stored events read back),
+6. write the sessions, insert the events with multi-row INSERT IGNOREs, checking every row
+   went in,
+7. add the day's totals to the daily shop and product rollups (days in the shop's time zone)
+   and the changes of step 5, and keep the visitors' new state.
 
 An event stored before (a resent batch, an entry re-read after a crash, or a concurrent
-writer that stored it first) makes step 5 insert fewer rows than expected; the whole
+writer that stored it first) makes step 6 insert fewer rows than expected; the whole
 transaction is then rolled back and retried with step 1 looking for stored events, so counts
 never double. The first attempt skips that lookup: duplicates are rare, and the unique key
 catches them anyway.
@@ -23,10 +27,11 @@ On MariaDB the transaction runs in READ COMMITTED and the statements are driver-
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -41,7 +46,7 @@ from analytics.models import DailyProductMetric, DailyShopMetric, Event, Visitor
 from analytics.purchases import purchase_lines
 from analytics.writer.product_months import add_product_months
 from analytics.writer.report_rollups import add_report_rollups
-from analytics.writer.rollups import add_session_rollups
+from analytics.writer.rollups import RollupChanges, VisitDays, rollup_changes, write_changes
 from analytics.writer.sessions import PAGE_TYPES, SessionState, extend, open_session, pick_session
 from analytics.writer.sql import (
     dialect_name,
@@ -59,7 +64,7 @@ log = logging.getLogger(__name__)
 
 SESSION_COLUMNS = (
     "started_at", "last_event_at", "customer_id", "event_count", "page_views", "product_views",
-    "carts", "checkouts", "purchases", "revenue",
+    "carts", "checkouts", "purchases", "revenue", "funnel_step", "funnel_at", "page_days",
 )  # fmt: skip
 ROLLUP_COLUMNS = (
     "sessions", "new_visitors", "events", "page_views", "product_views", "carts", "checkouts",
@@ -69,7 +74,7 @@ ROLLUP_COLUMNS = (
 STATE_COLUMNS = (
     "id", "visitor_id", "customer_id", "started_at", "last_event_at", "day", "event_count", "page_views",
     "product_views", "carts", "checkouts", "purchases", "revenue", "landing_url", "referrer", "utm_source",
-    "utm_medium", "utm_campaign", "device", "is_new_visitor",
+    "utm_medium", "utm_campaign", "device", "is_new_visitor", "funnel_step", "funnel_at", "page_days",
 )  # fmt: skip
 # An event row: what the writer decides (visitor, session, customer), then the event's own fields.
 EVENT_COLUMNS = (
@@ -85,6 +90,8 @@ DEADLOCK_CODES = {1213, 1205}
 ZERO = Decimal("0")
 EPOCH = datetime(1970, 1, 1)
 IN_CHUNK = 5000
+HOUR_MS, DAY_MS = 3_600_000, 86_400_000
+EPOCH_ORDINAL = EPOCH.toordinal()
 
 
 class ConcurrentWrite(Exception):
@@ -182,16 +189,19 @@ def _store_shop(
     duplicates = len(events) - len(fresh)
     if not fresh:
         return 0, duplicates, []
-    _prepare_events(fresh)
-    visitors, new_visitors = _lock_visitors(shop.id, fresh)
-    customers = _stitch_identity(shop.id, fresh, visitors)
     zone = _zone(shop.timezone)
+    _prepare_events(fresh, zone)
+    totals = _event_totals(fresh)
+    visitors, new_visitors, visits, seen = _lock_visitors(shop.id, fresh)
+    customers = _stitch_identity(shop.id, fresh, visitors)
     sessions = _place_in_sessions(shop, fresh, visitors, new_visitors, customers, zone)
+    changes = rollup_changes(shop.id, fresh, sessions, new_visitors, visits, zone, value=_value)
     _write_sessions(shop.id, sessions)
     inserted = _insert_events(shop.id, fresh, visitors, customers)
     if inserted != len(fresh):
         raise ConcurrentWrite(f"inserted {inserted} of {len(fresh)} events")
-    _add_rollups(shop.id, fresh, sessions, new_visitors, zone)
+    _add_rollups(shop.id, fresh, totals, sessions, changes)
+    _keep_visitors(shop.id, visitors, new_visitors, visits, seen, changes)
     return len(fresh), duplicates, sorted({s.id for s in sessions if s.id is not None})
 
 
@@ -212,8 +222,9 @@ def _stored_event_ids(shop_id: int, event_ids: list[str]) -> set[str]:
 
 def _lock_visitors(
     shop_id: int, events: list[dict[str, Any]]
-) -> tuple[dict[str, tuple[int, int | None]], set[int]]:
-    """visitor key -> (visitor row id, customer id), locking the rows; plus the ids created now."""
+) -> tuple[dict[str, tuple[int, int | None]], set[int], dict[int, VisitDays], dict[str, list[int]]]:
+    """visitor key -> (visitor row id, customer id), locking the rows; the ids created now; each
+    visitor's rollup state by row id; and when the batch first and last saw each visitor key."""
     seen: dict[str, list[int]] = {}
     for event in events:  # sorted by time: the first sight is the earliest, the last the latest
         span = seen.get(event["visitor_id"])
@@ -222,7 +233,8 @@ def _lock_visitors(
         else:
             span[1] = event["ts"]
     keys = sorted(seen)
-    found = _visitor_rows(shop_id, keys, lock=True)
+    visits: dict[int, VisitDays] = {}
+    found = _visitor_rows(shop_id, keys, visits, lock=True)
     missing = [key for key in keys if key not in found]
     new_ids: set[int] = set()
     table = Visitor.__table__
@@ -239,47 +251,72 @@ def _lock_visitors(
         ]
         if insert_ignore(table, rows) != len(rows):
             raise ConcurrentWrite("another writer created one of these visitors")
-        created = _visitor_rows(shop_id, missing, lock=False)
+        created = _visitor_rows(shop_id, missing, visits, lock=False)
         found.update(created)
         new_ids.update(visitor_id for visitor_id, _ in created.values())
-    existing = [key for key in keys if found[key][0] not in new_ids]
-    if existing:
-        upsert(
-            table,
-            [
-                {
-                    "id": found[key][0],
-                    "shop_id": shop_id,
-                    "visitor_key": key,
-                    "first_seen_at": ms_to_datetime(seen[key][0]),
-                    "last_seen_at": ms_to_datetime(seen[key][1]),
-                }
-                for key in existing
-            ],
-            keys=["id"],
-            merge={"last_seen_at": "max"},
+    return found, new_ids, visits, seen
+
+
+def _keep_visitors(
+    shop_id: int,
+    visitors: dict[str, tuple[int, int | None]],
+    new_visitors: set[int],
+    visits: dict[int, VisitDays],
+    seen: dict[str, list[int]],
+    changes: RollupChanges,
+) -> None:
+    """Write the visitors' last sight (stored visitors) and rollup state (all that changed)."""
+    rows = []
+    for key, (visitor_id, _) in sorted(visitors.items()):
+        state = changes.visits.get(visitor_id)
+        if state is None and visitor_id in new_visitors:
+            continue
+        state = state or visits[visitor_id]
+        rows.append(
+            {
+                "id": visitor_id,
+                "shop_id": shop_id,
+                "visitor_key": key,
+                "first_seen_at": ms_to_datetime(seen[key][0]),
+                "last_seen_at": ms_to_datetime(seen[key][1]),
+                "last_visit_day": state.last_visit_day,
+                "cohort_day": state.cohort_day,
+            }
         )
-    return found, new_ids
+    upsert(
+        Visitor.__table__,
+        rows,
+        keys=["id"],
+        merge={"last_seen_at": "max", "last_visit_day": "set", "cohort_day": "set"},
+    )
 
 
-def _visitor_rows(shop_id: int, keys: list[str], *, lock: bool) -> dict[str, tuple[int, int | None]]:
-    """visitor key -> (row id, customer id) of the shop's stored visitors among `keys`."""
+def _visitor_rows(
+    shop_id: int, keys: list[str], visits: dict[int, VisitDays], *, lock: bool
+) -> dict[str, tuple[int, int | None]]:
+    """visitor key -> (row id, customer id) of the shop's stored visitors among `keys`; their
+    rollup state goes into `visits`."""
     table = Visitor.__table__
+    rows: list[Any]
     if dialect_name() == "sqlite":
-        query = select(table.c.id, table.c.visitor_key, table.c.customer_id).where(
-            table.c.shop_id == shop_id, table.c.visitor_key.in_(keys)
-        )
-        return {row.visitor_key: (row.id, row.customer_id) for row in db.session.execute(query)}
+        query = select(
+            table.c.id, table.c.visitor_key, table.c.customer_id, table.c.last_visit_day, table.c.cohort_day
+        ).where(table.c.shop_id == shop_id, table.c.visitor_key.in_(keys))
+        rows = list(db.session.execute(query))
+    else:
+        rows = []
+        suffix = " ORDER BY visitor_key FOR UPDATE" if lock else ""
+        for start in range(0, len(keys), IN_CHUNK):
+            chunk = tuple(keys[start : start + IN_CHUNK])
+            rows += select_rows(
+                "SELECT id, visitor_key, customer_id, last_visit_day, cohort_day FROM visitors"
+                " WHERE shop_id = %s AND visitor_key IN %s" + suffix,
+                (shop_id, chunk),
+            )
     found: dict[str, tuple[int, int | None]] = {}
-    suffix = " ORDER BY visitor_key FOR UPDATE" if lock else ""
-    for start in range(0, len(keys), IN_CHUNK):
-        chunk = tuple(keys[start : start + IN_CHUNK])
-        rows = select_rows(
-            "SELECT id, visitor_key, customer_id FROM visitors WHERE shop_id = %s AND visitor_key IN %s"
-            + suffix,
-            (shop_id, chunk),
-        )
-        found.update((key, (visitor_id, customer)) for visitor_id, key, customer in rows)
+    for visitor_id, key, customer, last_visit_day, cohort_day in rows:
+        found[key] = (visitor_id, customer)
+        visits[visitor_id] = VisitDays(last_visit_day, cohort_day)
     return found
 
 
@@ -317,6 +354,30 @@ def local_day(when: datetime, zone: ZoneInfo) -> date:
     return when.replace(tzinfo=UTC).astimezone(zone).date()
 
 
+def local_days(zone: ZoneInfo) -> Callable[[int], date]:
+    """`local_day` of epoch milliseconds, with the zone's UTC offset looked up once per hour.
+
+    An hour whose first and last millisecond have the same offset has it throughout (no time
+    zone changes its offset twice within an hour); any other hour is converted event by event."""
+    offsets: dict[int, int | None] = {}
+
+    def offset_at(ms: int) -> int:
+        delta = ms_to_datetime(ms).replace(tzinfo=UTC).astimezone(zone).utcoffset() or timedelta(0)
+        return delta // timedelta(milliseconds=1)
+
+    def day_of(ms: int) -> date:
+        hour = ms // HOUR_MS
+        if hour not in offsets:
+            first, last = offset_at(hour * HOUR_MS), offset_at(hour * HOUR_MS + HOUR_MS - 1)
+            offsets[hour] = first if first == last else None
+        offset = offsets[hour]
+        if offset is None:
+            return local_day(ms_to_datetime(ms), zone)
+        return date.fromordinal(EPOCH_ORDINAL + (ms + offset) // DAY_MS)
+
+    return day_of
+
+
 def _value(event: dict[str, Any]) -> Decimal:
     if event["type"] != "purchase":
         return ZERO
@@ -347,7 +408,7 @@ def _place_in_sessions(
         candidates = by_visitor[visitor_id]
         session = pick_session(candidates, event["when"], event.get("utm_campaign"), timeout)
         if session is None:
-            session = open_session(visitor_id, event, event["when"], local_day(event["when"], zone))
+            session = open_session(visitor_id, event, event["when"], event["day"])
             session.device = event.get("device")
             session.is_new_visitor = visitor_id in new_visitors and not candidates
             candidates.append(session)
@@ -390,10 +451,32 @@ def _recent_sessions(
                 (shop_id, tuple(visitor_ids[start : start + IN_CHUNK]), earliest, latest),
             )
     for row in rows:
-        state = SessionState(**dict(zip(STATE_COLUMNS, row, strict=True)))
+        values = dict(zip(STATE_COLUMNS, row, strict=True))
+        values["page_days"] = _read_page_days(values["page_days"])
+        state = SessionState(**values)
         state.is_new_visitor = bool(state.is_new_visitor)
+        state.before = replace(state)
         by_visitor[state.visitor_id].append(state)
     return by_visitor
+
+
+def _read_page_days(stored: str | None) -> dict[str, tuple[date, date]]:
+    """A session row's `page_days`: JSON {url: [last day, day before]}."""
+    if not stored:
+        return {}
+    return {
+        url: (date.fromisoformat(last), date.fromisoformat(since))
+        for url, (last, since) in json.loads(stored).items()
+    }
+
+
+def _page_days_text(page_days: dict[str, tuple[date, date]]) -> str | None:
+    if not page_days:
+        return None
+    return json.dumps(
+        {url: [last.isoformat(), since.isoformat()] for url, (last, since) in page_days.items()},
+        separators=(",", ":"),
+    )
 
 
 def _write_sessions(shop_id: int, sessions: list[SessionState]) -> None:
@@ -433,13 +516,19 @@ def _session_row(shop_id: int, s: SessionState) -> dict[str, Any]:
         "utm_campaign": s.utm_campaign,
         "device": s.device,
         "is_new_visitor": s.is_new_visitor,
+        "funnel_step": s.funnel_step,
+        "funnel_at": s.funnel_at,
+        "page_days": _page_days_text(s.page_days),
     }
 
 
-def _prepare_events(events: list[dict[str, Any]]) -> None:
-    """Per-event work that needs no lock: the server time, and on MariaDB the row's constant part."""
+def _prepare_events(events: list[dict[str, Any]], zone: ZoneInfo) -> None:
+    """Per-event work that needs no lock: the server time and its day in the shop's time zone,
+    and on MariaDB the row's constant part."""
+    day_of = local_days(zone)
     for event in events:
         event["when"] = ms_to_datetime(event["ts"])
+        event["day"] = day_of(event["ts"])
         event["client_time"] = ms_to_datetime(event["client_ts"])
         event["props"] = event.get("props") or None
     if dialect_name() == "mysql":
@@ -487,22 +576,22 @@ def _event_row(
     return row
 
 
-def _add_rollups(
-    shop_id: int,
-    events: list[dict[str, Any]],
-    sessions: list[SessionState],
-    new_visitors: set[int],
-    zone: ZoneInfo,
-) -> None:
+@dataclass
+class EventTotals:
+    """The batch's daily shop totals (but sessions and new visitors) and daily product counts."""
+
+    days: dict[date, dict[str, Any]]
+    products: dict[tuple[date, int], dict[str, Any]]
+
+
+def _event_totals(events: list[dict[str, Any]]) -> EventTotals:
+    """Plain sums of the events: worked out before the visitor locks are taken."""
     days: dict[date, dict[str, Any]] = defaultdict(lambda: dict.fromkeys(ROLLUP_COLUMNS, 0))
     products: dict[tuple[date, int], dict[str, Any]] = defaultdict(
         lambda: {"views": 0, "carts": 0, "purchases": 0, "revenue": Decimal("0")}
     )
-    for session in (s for s in sessions if s.opened):
-        days[session.day]["sessions"] += 1
-        days[session.day]["new_visitors"] += session.is_new_visitor
     for event in events:
-        day = local_day(event["when"], zone)
+        day = event["day"]
         totals = days[day]
         kind = event["type"]
         totals["events"] += 1
@@ -520,6 +609,20 @@ def _add_rollups(
         elif event.get("product_id") is not None and kind in ("product_view", "add_to_cart"):
             line = products[(day, int(event["product_id"]))]
             line["views" if kind == "product_view" else "carts"] += 1
+    return EventTotals(days, products)
+
+
+def _add_rollups(
+    shop_id: int,
+    events: list[dict[str, Any]],
+    totals: EventTotals,
+    sessions: list[SessionState],
+    changes: RollupChanges,
+) -> None:
+    days, products = totals.days, totals.products
+    for session in (s for s in sessions if s.opened):
+        days[session.day]["sessions"] += 1
+        days[session.day]["new_visitors"] += session.is_new_visitor
     upsert(
         DailyShopMetric.__table__,
         [{"shop_id": shop_id, "day": day, **totals} for day, totals in sorted(days.items())],
@@ -535,6 +638,6 @@ def _add_rollups(
         keys=["shop_id", "day", "product_id"],
         merge={"views": "add", "carts": "add", "purchases": "add", "revenue": "add"},
     )
-    add_report_rollups(shop_id, events, products, zone)
+    add_report_rollups(shop_id, events, products)
     add_product_months(shop_id, products)
-    add_session_rollups(shop_id, events, sessions, new_visitors, zone, value=_value)
+    write_changes(shop_id, changes)

@@ -12,24 +12,22 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import LargeBinary, cast
 from sqlalchemy.dialects import sqlite
 
 from analytics.reach_models import VisitorTimeline, pack
-from analytics.rollup_facts import local_day
 from analytics.writer.sql import dialect_name, render_values
 from shopify_app.core.extensions import db
 
 ROWS_PER_STATEMENT = 1000  # under SQLite's bound-parameter limit; ~100 kB of SQL on MariaDB
 
 
-def add_visitor_timelines(shop_id: int, events: Iterable[dict[str, Any]], zone: ZoneInfo) -> None:
-    """Append the batch's stored events to their visitors' timelines."""
+def add_visitor_timelines(shop_id: int, events: Iterable[dict[str, Any]]) -> None:
+    """Append the batch's stored events (each with its local `day`) to their visitors' timelines."""
     rows: dict[tuple[str, date, int], bytearray] = defaultdict(bytearray)
     for event in events:
-        day = local_day(event["when"], zone)
+        day = event["day"]
         rows[(event["type"], day, event["session"].visitor_id)] += pack(day, event["when"])
     if not rows:
         return

@@ -2,7 +2,7 @@
 funnels' day counts; reach and timelines filled from the daily product rows and the events
 
 Revision ID: 0010
-Revises: 0008 (0009 is the writer's migration: when both are merged, 0010 revises 0009)
+Revises: 0009
 """
 
 import struct
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

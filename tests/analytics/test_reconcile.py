@@ -4,6 +4,7 @@ as drift (and repaired), through the scheduled task."""
 from __future__ import annotations
 
 import time as clock
+import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -110,3 +111,40 @@ def test_rollups_of_traffic_arriving_late_and_out_of_order_equal_a_rebuild(clien
         assert rebuilt == nonzero(stored_day_rollups(shop, day)), day
         seen |= set(rebuilt)
     assert seen >= {"sessions", "devices", "referrers", "campaigns", "pages", "visitors", "retention"}
+
+
+def test_rollups_of_visits_sent_event_by_event_across_midnight_equal_a_rebuild(
+    client: Any, shop: Any
+) -> None:
+    """A tracker sending each event as it happens: every session and visitor goes on over many
+    batches, some across midnight (same pages before and after it), a few events arrive late."""
+    midnight = int(datetime.combine(datetime.now(UTC).date(), time(0), tzinfo=UTC).timestamp() * 1000)
+    kinds = ["page_view", "product_view", "add_to_cart", "page_view", "checkout_started", "purchase"]
+    sent: list[dict[str, Any]] = []
+    for number in range(12):
+        for visit in range(3):  # the same visitor again one and two days earlier
+            moment = midnight - visit * 86_400_000 - (30 - number) * 60_000
+            for step in range(12):
+                kind = kinds[(number + step) % len(kinds)]
+                event: dict[str, Any] = {
+                    "id": str(uuid.uuid4()),
+                    "type": kind,
+                    "ts": moment + step * 4 * 60_000,
+                    "visitor_id": f"night-{number}",
+                    "url": f"https://{shop.domain}/pages/{step % 3}",
+                }
+                if kind in ("product_view", "add_to_cart"):
+                    event["product_id"] = 1 + (number + step) % 4
+                if kind == "purchase":
+                    event["props"] = {"value": 12.5, "currency": "USD"}
+                sent.append(event)
+    late = [event for index, event in enumerate(sent) if index % 17 == 5]
+    on_time = sorted((e for e in sent if e not in late), key=lambda e: e["ts"])
+    for event in on_time + late:
+        body = {"shop": shop.domain, "sent_at": int(clock.time() * 1000), "events": [event]}
+        response = client.post("/events/", json=body, headers={"User-Agent": AGENTS["desktop"]})
+        assert response.status_code == 202
+    today = datetime.now(UTC).date()
+    for day in (today - timedelta(days=n) for n in range(4)):
+        rebuilt = nonzero(rebuild_day_rollups(shop, day))
+        assert rebuilt == nonzero(stored_day_rollups(shop, day)), day
