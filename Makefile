@@ -26,8 +26,13 @@ run: $(INSTALLED) storefront
 	$(BIN)/clickstream demo
 	$(BIN)/clickstream serve
 
+# The whole suite on MariaDB, then the parts whose SQL differs by database (the writer, its
+# rollups, the reports) again on SQLite, the embedded default.
+SQLITE_TESTS ?= tests/analytics tests/pipeline
+
 test: $(INSTALLED) browser-deps storefront lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+	TEST_DATABASE=sqlite $(BIN)/pytest $(SQLITE_TESTS) $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

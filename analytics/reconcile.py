@@ -1,8 +1,8 @@
 """Reconciliation: rebuild one day's rollups from the raw events and report any drift.
 
 The writer keeps `daily_shop_metrics`, `daily_product_metrics` (and its monthly sums,
-`monthly_product_metrics`, rewritten from it on repair) and the session and visitor
-rollups (`analytics.rollup_facts`) incrementally, in the same transaction as the events. This
+`monthly_product_metrics`, rewritten from it on repair), the session and visitor
+rollups (`analytics.rollup_facts`) and the visitor timelines (`analytics.timeline_reconcile`) incrementally, in the same transaction as the events. This
 rebuilds a day of each from `events` and `sessions` by the same definitions, stores every metric that differs as a `RollupDrift` row, and (with `repair=True`)
 overwrites the rollup with the rebuilt numbers.
 """
@@ -23,6 +23,7 @@ from analytics.reports.period import Period, shop_today
 from analytics.reports.sql import flag
 from analytics.rollup_facts import nonzero
 from analytics.rollup_rebuild import DAY_COLUMN, rebuild_day_rollups, stored_day_rollups
+from analytics.timeline_reconcile import repair_timelines, timeline_drifts
 from analytics.writer.product_months import refresh_product_months
 from analytics.writer.rollups import COUNTS, TABLES, write_tally
 from shopify_app.core.extensions import db
@@ -130,6 +131,8 @@ def reconcile_day(shop: Shop, day: date, *, repair: bool = False) -> Reconciliat
                     kept_rows.get(key, {}).get(metric, 0),
                     fresh_rows.get(key, {}).get(metric, 0),
                 )
+    timelines = timeline_drifts(shop, day)
+    result.drifts.extend(timelines)
     for drift in result.drifts:
         db.session.add(RollupDrift(shop_id=shop.id, day=day, repaired=repair, **drift))
     if repair and result.drifts:
@@ -138,6 +141,8 @@ def reconcile_day(shop: Shop, day: date, *, repair: bool = False) -> Reconciliat
         refresh_product_months(shop.id, day, touched)
         if session_drift:
             _overwrite_session_rollups(shop, day)
+        if timelines:
+            repair_timelines(shop, day)
         result.repaired = True
     db.session.commit()
     return result

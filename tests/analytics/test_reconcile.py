@@ -14,6 +14,7 @@ from sqlalchemy import select
 from analytics.drift_models import RollupDrift
 from analytics.importer import import_events
 from analytics.models import DailyProductMetric, DailySessionMetric, DailyShopMetric
+from analytics.reach_models import VisitorTimeline
 from analytics.reconcile import reconcile_day
 from analytics.rollup_facts import nonzero
 from analytics.rollup_rebuild import rebuild_day_rollups, stored_day_rollups
@@ -148,3 +149,37 @@ def test_rollups_of_visits_sent_event_by_event_across_midnight_equal_a_rebuild(
     for day in (today - timedelta(days=n) for n in range(4)):
         rebuilt = nonzero(rebuild_day_rollups(shop, day))
         assert rebuilt == nonzero(stored_day_rollups(shop, day)), day
+
+
+def test_drift_in_the_visitor_timelines_is_reported_and_repaired(app: Any) -> None:
+    """Custom funnels count from the visitor timelines: a lost or stray time there is drift too."""
+    shop = make_shop()
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    shift = datetime.combine(yesterday, time(12), tzinfo=UTC) - SAMPLE_START
+    import_events(Path(SAMPLE), shop.domain, "rees46", shift_ms=int(shift.total_seconds() * 1000))
+    assert reconcile_day(shop, yesterday).clean
+
+    row = next(
+        row
+        for row in db.session.scalars(
+            select(VisitorTimeline).where(
+                VisitorTimeline.shop_id == shop.id, VisitorTimeline.day == yesterday
+            )
+        )
+        if len(row.moments) >= 8
+    )
+    kind, visitor_id, kept = row.type, row.visitor_id, len(row.moments) // 4
+    row.moments = row.moments[4:]  # one time lost
+    stray = VisitorTimeline(shop_id=shop.id, type="purchase", day=yesterday, visitor_id=visitor_id + 10**9,
+                            moments=row.moments[:4])  # fmt: skip
+    db.session.add(stray)
+    db.session.commit()
+
+    found = reconcile_day(shop, yesterday, repair=True)
+    assert sorted((d["metric"], d["rollup_value"], d["rebuilt_value"]) for d in found.drifts) == sorted(
+        [
+            (f"timeline:{kind}:{visitor_id}", str(kept - 1), str(kept)),
+            (f"timeline:purchase:{visitor_id + 10**9}", "1", "0"),
+        ]
+    )
+    assert reconcile_day(shop, yesterday).clean, "repaired from the raw events"
