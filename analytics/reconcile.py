@@ -2,7 +2,7 @@
 
 The writer keeps `daily_shop_metrics`, `daily_product_metrics` (and its monthly sums,
 `monthly_product_metrics`, rewritten from it on repair), the session and visitor
-rollups (`analytics.rollup_facts`) and the visitor timelines (`analytics.timeline_reconcile`) incrementally, in the same transaction as the events. This
+rollups (`analytics.rollup_facts`) and the report rollups (`analytics.report_rollups_reconcile`) incrementally, in the same transaction as the events. This
 rebuilds a day of each from `events` and `sessions` by the same definitions, stores every metric that differs as a `RollupDrift` row, and (with `repair=True`)
 overwrites the rollup with the rebuilt numbers.
 """
@@ -19,11 +19,16 @@ from sqlalchemy import delete, func, select
 
 from analytics.drift_models import RollupDrift
 from analytics.models import DailyProductMetric, DailyShopMetric, Event, VisitSession
+from analytics.report_rollups_reconcile import (
+    product_reach_drifts,
+    repair_product_reach,
+    repair_timelines,
+    timeline_drifts,
+)
 from analytics.reports.period import Period, shop_today
 from analytics.reports.sql import flag
 from analytics.rollup_facts import nonzero
 from analytics.rollup_rebuild import DAY_COLUMN, rebuild_day_rollups, stored_day_rollups
-from analytics.timeline_reconcile import repair_timelines, timeline_drifts
 from analytics.writer.product_months import refresh_product_months
 from analytics.writer.rollups import COUNTS, TABLES, write_tally
 from shopify_app.core.extensions import db
@@ -133,6 +138,7 @@ def reconcile_day(shop: Shop, day: date, *, repair: bool = False) -> Reconciliat
                 )
     timelines = timeline_drifts(shop, day)
     result.drifts.extend(timelines)
+    result.drifts.extend(product_reach_drifts(shop.id, day))
     for drift in result.drifts:
         db.session.add(RollupDrift(shop_id=shop.id, day=day, repaired=repair, **drift))
     if repair and result.drifts:
@@ -143,6 +149,7 @@ def reconcile_day(shop: Shop, day: date, *, repair: bool = False) -> Reconciliat
             _overwrite_session_rollups(shop, day)
         if timelines:
             repair_timelines(shop, day)
+        repair_product_reach(shop.id, day)
         result.repaired = True
     db.session.commit()
     return result
