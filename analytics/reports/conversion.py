@@ -21,7 +21,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.exc import OperationalError
 
 from analytics.models import DailySessionMetric, DailyShopMetric
@@ -30,6 +29,7 @@ from analytics.reports.period import Period, ratio
 from analytics.reports.sql import as_int, reader
 from analytics.reports.traffic import series
 from analytics.rollup_facts import FUNNEL_COLUMNS, WITH_COLUMNS, funnel_depth
+from analytics.writer.sql import upsert
 from shopify_app.core.extensions import db
 
 PURCHASE_FUNNEL = (
@@ -245,19 +245,8 @@ def _store_days(shop_id: int, key: str, days: dict[date, tuple[int, list[int]]])
         }
         for day, (version, counts) in sorted(days.items())
     ]
-    if db.session.get_bind().dialect.name == "sqlite":
-        lite = sqlite.insert(table).values(rows)
-        statement: Any = lite.on_conflict_do_update(
-            index_elements=["shop_id", "funnel_key", "day"],
-            set_={"version": lite.excluded.version, "counts": lite.excluded.counts},
-        )
-    else:
-        maria = mysql.insert(table).values(rows)
-        statement = maria.on_duplicate_key_update(
-            version=maria.inserted.version, counts=maria.inserted.counts
-        )
     try:
-        db.session.execute(statement)
+        upsert(table, rows, keys=["shop_id", "funnel_key", "day"], merge={"version": "set", "counts": "set"})
         db.session.commit()
     except OperationalError:  # a concurrent ask storing the same days (a lock wait or deadlock)
         db.session.rollback()

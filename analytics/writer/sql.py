@@ -16,13 +16,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import Table, func, insert
+from sqlalchemy import LargeBinary, Table, cast, func, insert
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from shopify_app.core.extensions import db
 
-Merge = Literal["add", "max", "min", "or", "set"]
+Merge = Literal["add", "max", "min", "or", "set", "append"]
 STATEMENT_BYTES = 1_000_000  # well under MariaDB's default max_allowed_packet (16 MB)
 _MYSQL_MERGE = {
     "add": "`{0}` = `{0}` + VALUES(`{0}`)",
@@ -30,6 +30,7 @@ _MYSQL_MERGE = {
     "min": "`{0}` = LEAST(`{0}`, VALUES(`{0}`))",
     "or": "`{0}` = `{0}` | VALUES(`{0}`)",
     "set": "`{0}` = VALUES(`{0}`)",
+    "append": "`{0}` = CONCAT(`{0}`, VALUES(`{0}`))",
 }
 
 
@@ -58,6 +59,7 @@ def _literals() -> dict[type, Callable[[Any], str]]:
         date: lambda value: "'" + value.isoformat() + "'",
         dict: lambda value: text(json.dumps(value)),
         list: lambda value: text(json.dumps(value)),
+        bytes: lambda value: "X'" + value.hex() + "'",  # text escaping is for text, not bytes
     }
 
 
@@ -185,4 +187,6 @@ def _merged(table: Table, name: str, how: Merge, new: Any) -> ColumnElement[Any]
         return func.min(old, new)
     if how == "or":
         return old.op("|")(new)
+    if how == "append":  # bytes: `||` gives text on SQLite, cast back to a blob
+        return cast(old.op("||")(new), LargeBinary)
     return new  # type: ignore[no-any-return]
