@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from celery import shared_task
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import select
 
 from analytics.retention import purge_expired_events
@@ -46,11 +46,6 @@ RECOUNT_GUARD_SECONDS = 600  # a recount that died is asked for again after this
 
 def _recount_guard(shop_id: int, steps: list[str], window_seconds: int) -> str:
     return f"cs:funnel-recount:{shop_id}:{','.join(steps)}:{window_seconds}"
-
-
-def tasks_run_elsewhere() -> bool:
-    """Whether tasks go to task workers (a broker is configured) rather than run in process."""
-    return not current_app.extensions["celery"].conf.task_always_eager
 
 
 def recount_funnel_days_later(shop_id: int, steps: list[str], window_seconds: int, days: list[date]) -> None:

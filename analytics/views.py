@@ -19,9 +19,10 @@ from analytics import reports
 from analytics.reports.cache import cached
 from analytics.reports.period import Period, change
 from analytics.reports.products import MAX_PAGE_SIZE, SORTS
-from analytics.tasks import recount_funnel_days_later, tasks_run_elsewhere
+from analytics.tasks import recount_funnel_days_later
 from shopify_app.core.auth import admin_api, current_shop
 from shopify_app.core.errors import BadRequest
+from shopify_app.core.tasks import tasks_run_elsewhere
 
 bp = Blueprint("analytics_reports", __name__, url_prefix="/analytics")
 

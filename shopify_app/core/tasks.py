@@ -11,7 +11,7 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.signals import task_postrun, task_prerun
-from flask import Flask, appcontext_pushed
+from flask import Flask, appcontext_pushed, current_app
 
 from shopify_app.core.logging import bind_log_context, clear_log_context
 
@@ -51,6 +51,11 @@ def celery_init_app(app: Flask, task_modules: list[str]) -> Celery:
     # the bench) each app context makes its own Celery app the default, so tasks never cross apps.
     appcontext_pushed.connect(_make_default, app, weak=False)
     return celery_app
+
+
+def tasks_run_elsewhere() -> bool:
+    """Whether tasks go to task workers through a broker, rather than run in process (embedded)."""
+    return not current_app.extensions["celery"].conf.task_always_eager
 
 
 def schedule_task(app: Flask, name: str, task_name: str, every_seconds: float, **kwargs: Any) -> None:
