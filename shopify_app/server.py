@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from analytics.ingest import start_spool
 from shopify_app.core.extensions import db
 
 
@@ -26,8 +27,10 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
 def _post_fork(_server: Any, worker: Any) -> None:
     # Connections opened before the fork must not be shared between processes.
-    with worker.app.application.app_context():
+    app = worker.app.application
+    with app.app_context():
         db.engine.dispose(close=False)
+    start_spool(app)
 
 
 def run_gunicorn(app: Flask, *, host: str, port: int, workers: int) -> None:

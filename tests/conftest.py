@@ -53,7 +53,12 @@ def app_config(test_database: TestDatabase, **overrides: Any) -> dict[str, Any]:
     """Config for a test app on the test database, embedded mode unless overridden."""
     config: dict[str, Any] = {
         "TESTING": True,
-        "ENV": {"CLICKSTREAM_ENV": "testing", "DATABASE_URL": test_database.url, "REDIS_URL": ""},
+        "ENV": {
+            "CLICKSTREAM_ENV": "testing",
+            "DATABASE_URL": test_database.url,
+            "REDIS_URL": "",
+            "INGEST_SPOOL_DIR": "off",
+        },
         "SHOPIFY_API_KEY": "test-api-key",
         "SHOPIFY_API_SECRET": "test-api-secret-0123456789abcdef0123456789",
         "DATA_DIR": str(SHARED / "data"),

@@ -9,7 +9,7 @@ from flask import Flask
 from analytics.ingest.stream import expect_reply
 from shopify_app.core.openapi import error_response, json_response, register_openapi
 
-__all__ = ["expect_reply", "init_app"]
+__all__ = ["expect_reply", "init_app", "start_spool"]
 
 EVENT_SCHEMA = {
     "type": "object",
@@ -89,3 +89,15 @@ def init_app(app: Flask) -> None:
         },
         schemas={"Event": EVENT_SCHEMA, "EventBatch": BATCH_SCHEMA},
     )
+
+
+def start_spool(app: Flask) -> None:
+    """Start this process's collector spool now rather than at its first batch, so the shipper
+    also adopts the spools of stopped processes when no request comes (a server worker's start)."""
+    from analytics.ingest import spool
+    from shopify_app.core.extensions import get_redis
+
+    with app.app_context():
+        client = get_redis()
+        if client is not None and app.config.get("INGEST_SPOOL_DIR"):
+            spool.for_process(app.config["INGEST_SPOOL_DIR"], app.config["REDIS_URL"], client)

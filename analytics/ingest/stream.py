@@ -8,6 +8,7 @@ acknowledges it, atomically with the acknowledgement, so /healthz can report the
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any, cast
 
 import orjson
@@ -63,7 +64,8 @@ def _run_admit(client: redis.Redis, keys: list[str], args: list[Any]) -> Any:
         return client.evalsha(_ADMIT_SHA, len(keys), *keys, *args)
 
 
-def _replies_key(shop_id: int) -> str:
+def replies_key(shop_id: int) -> str:
+    """The shop's set of visitors with a reply waiting for the collector's next answer."""
     return f"cs:ingest:replies:{shop_id}"
 
 
@@ -71,8 +73,8 @@ def expect_reply(
     client: redis.Redis | redis.client.Pipeline, shop_id: int, visitor_key: str, ttl: int
 ) -> None:
     """Note that the visitor has something waiting for the collector's next answer (see `admit`)."""
-    client.sadd(_replies_key(shop_id), visitor_key)
-    client.expire(_replies_key(shop_id), ttl)
+    client.sadd(replies_key(shop_id), visitor_key)
+    client.expire(replies_key(shop_id), ttl)
 
 
 def admit(
@@ -92,10 +94,68 @@ def admit(
     body = orjson.dumps(batch)
     answer = _run_admit(
         client,
-        [ip_key, shop_key, STREAM, PENDING, _replies_key(int(batch["shop_id"]))],
+        [ip_key, shop_key, STREAM, PENDING, replies_key(int(batch["shop_id"]))],
         [per_ip, per_shop, body, len(batch["events"]), *visitors],
     )
     return int(answer[0]), [_text(visitor) for visitor in answer[1:]]
+
+
+# One round trip for a collector's spool (analytics.ingest.spool): append the spooled batches, raise
+# the backlog counter, add the requests counted since the last shipment to the rate-limit keys,
+# take answered visitors off the reply sets and read the reply sets of the shops served.
+# KEYS: the stream, the backlog counter, then `nl` rate-limit keys, `ns` reply sets to remove
+# from (one per visitor), `nr` reply sets to read. ARGV: nb, nl, ns, nr, the keys' TTL, then nb
+# (batch, event count) pairs, nl counts, ns visitors. Answers the nl totals, then the nr sets.
+_SHIP = """
+local nb, nl, ns, nr = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local a, events, answer = 6, 0, {}
+for i = 1, nb do
+  redis.call('XADD', KEYS[1], '*', 'b', ARGV[a], 'n', ARGV[a + 1])
+  events = events + tonumber(ARGV[a + 1])
+  a = a + 2
+end
+if events > 0 then redis.call('INCRBY', KEYS[2], events) end
+for i = 1, nl do
+  answer[i] = redis.call('INCRBY', KEYS[2 + i], ARGV[a])
+  redis.call('EXPIRE', KEYS[2 + i], ARGV[5])
+  a = a + 1
+end
+for i = 1, ns do
+  redis.call('SREM', KEYS[2 + nl + i], ARGV[a])
+  a = a + 1
+end
+for i = 1, nr do answer[nl + i] = redis.call('SMEMBERS', KEYS[2 + nl + ns + i]) end
+return answer
+"""
+_SHIP_SHA = hashlib.sha1(_SHIP.encode(), usedforsecurity=False).hexdigest()
+
+
+def ship(
+    client: redis.Redis,
+    batches: list[tuple[bytes, int]],
+    *,
+    counted: dict[str, int] | None = None,
+    counted_ttl: int = 120,
+    answered: Sequence[tuple[int, str]] = (),
+    reply_shops: Sequence[int] = (),
+) -> tuple[list[int], list[set[str]]]:
+    """Append serialized batches (with their event counts) in one atomic round trip, with the
+    spool's bookkeeping: Redis's totals of the `counted` keys and the reply sets of `reply_shops`."""
+    counted = counted or {}
+    keys = [STREAM, PENDING, *counted, *(replies_key(shop) for shop, _ in answered),
+            *(replies_key(shop) for shop in reply_shops)]  # fmt: skip
+    args: list[Any] = [len(batches), len(counted), len(answered), len(reply_shops), counted_ttl]
+    for body, count in batches:
+        args += (body, count)
+    args += counted.values()
+    args += (visitor for _, visitor in answered)
+    try:
+        answer = client.evalsha(_SHIP_SHA, len(keys), *keys, *args)
+    except redis.exceptions.NoScriptError:
+        client.script_load(_SHIP)
+        answer = client.evalsha(_SHIP_SHA, len(keys), *keys, *args)
+    totals = [int(total) for total in answer[: len(counted)]]
+    return totals, [{_text(visitor) for visitor in members} for members in answer[len(counted) :]]
 
 
 def append(client: redis.Redis, batch: dict[str, Any]) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import func, select
 
 from shopify_app.core.extensions import db, get_redis
@@ -10,11 +10,16 @@ from shopify_app.core.hooks import register_health_probe, register_worker_proces
 
 
 def pending_events() -> int:
-    """Events accepted by the collector and not yet stored (0 in embedded mode)."""
-    from analytics.ingest import stream
+    """Events accepted by the collector and not yet stored (0 in embedded mode): on the stream, and
+    in this machine's collector spools on their way to it."""
+    from analytics.ingest import spool, stream
 
     client = get_redis()
-    return 0 if client is None else stream.backlog(client)
+    if client is None:
+        return 0
+    spool_dir = current_app.config.get("INGEST_SPOOL_DIR")
+    spooled = spool.unshipped_events(spool_dir, current_app.config["REDIS_URL"]) if spool_dir else 0
+    return stream.backlog(client) + spooled
 
 
 def dead_letters() -> int:

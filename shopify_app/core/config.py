@@ -112,6 +112,7 @@ class Settings:
     writer_claim_idle_seconds: int = 30
     ingest_per_ip_per_minute: int = 1200
     ingest_per_shop_per_minute: int = 120_000
+    ingest_spool_dir: str = ""  # "" (or INGEST_SPOOL_DIR=off): the collector waits on Redis per request
     recommendations_refresh_seconds: int = 10
     recommendations_cache_seconds: int = 300
     log_format: str = "text"
@@ -166,6 +167,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: str) -
         writer_claim_idle_seconds=env_int(env, "WRITER_CLAIM_IDLE_SECONDS", 30, minimum=1),
         ingest_per_ip_per_minute=env_int(env, "INGEST_PER_IP_PER_MINUTE", 1200, minimum=1),
         ingest_per_shop_per_minute=env_int(env, "INGEST_PER_SHOP_PER_MINUTE", 120_000, minimum=1),
+        ingest_spool_dir=_spool_dir(env, instance_path),
         recommendations_refresh_seconds=env_int(env, "RECOMMENDATIONS_REFRESH_SECONDS", 10),
         recommendations_cache_seconds=env_int(env, "RECOMMENDATIONS_CACHE_SECONDS", 300),
         log_format=env_choice(
@@ -180,6 +182,12 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: str) -
     if profile == "production":
         check_production(settings, env)
     return settings
+
+
+def _spool_dir(env: Mapping[str, str], instance_path: str) -> str:
+    """Where the collector spools batches for Redis (see analytics.ingest.spool); "off" turns it off."""
+    raw = _text(env, "INGEST_SPOOL_DIR", str(Path(instance_path) / "ingest-spool")) or ""
+    return "" if raw.lower() == "off" else raw
 
 
 def _api_version(env: Mapping[str, str]) -> str:

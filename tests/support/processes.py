@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +21,8 @@ CLICKSTREAM = str(Path(sys.executable).with_name("clickstream"))
 def process_env(**values: str) -> dict[str, str]:
     """The environment for a child process: ours plus `values`, in the testing profile."""
     env = {**os.environ, "CLICKSTREAM_ENV": "testing", "PYTHONUNBUFFERED": "1"}
+    # A collector's spool of its own: one test's server never ships another's leftovers.
+    env["INGEST_SPOOL_DIR"] = tempfile.mkdtemp(prefix="cs-spool-")
     env.update(values)
     return env
 
