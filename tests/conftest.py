@@ -99,8 +99,10 @@ def _app_context(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     app: Flask = request.getfixturevalue("app")
+    from analytics.writer.product_reach import forget_all
     from shopify_app.core.extensions import db
 
+    forget_all()  # each test's rows are rolled back or deleted, and their ids may come again
     with app.app_context():
         if request.node.get_closest_marker("committed"):
             try:

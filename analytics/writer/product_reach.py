@@ -8,13 +8,24 @@ A day is new for a product when its month's `active_days` lacks it. The product'
 adding days of the same product take turns and each sees the other's days. The usual batch only
 adds days after the product's last one (one row read per product); a late event before it reads
 the product's months in between and recounts the days around it.
+
+Most of a day's product events are of products already active that day. Each process remembers
+the last day with activity of the products its own committed batches touched
+(`remember_committed`): a product whose batch days are all that day has nothing to add, and is
+skipped without a lock or a read. A product's last day only moves later, so what is remembered
+stays true; the memory is dropped every `REMEMBER_SECONDS` and when it grows past
+`REMEMBER_PRODUCTS` (a shop's data erased and its products active again the same day are then
+counted again within minutes, not never).
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select, tuple_
 
@@ -27,6 +38,45 @@ from shopify_app.core.extensions import db
 
 NO_DAY = date(9999, 12, 31)  # a locked row inserted just now: no activity stored yet
 CHUNK = 1000  # products per read
+REMEMBER_SECONDS = 600.0
+REMEMBER_PRODUCTS = 1_000_000
+
+_lock = threading.Lock()
+_last_days: dict[tuple[int, int], date] = {}  # (shop id, product id): committed last active day
+_forget_at = 0.0
+
+
+def _uncommitted() -> dict[tuple[int, int], date]:
+    """The last days this transaction sets (the session is per thread in the embedded mode)."""
+    found: dict[tuple[int, int], date] = db.session.info.setdefault("product_last_days", {})
+    return found
+
+
+def remember_committed() -> None:
+    """After the writer's commit: its products' last days are now stored."""
+    global _forget_at
+    days = db.session.info.pop("product_last_days", None)
+    if not days:
+        return
+    with _lock:
+        now = time.monotonic()
+        if now >= _forget_at or len(_last_days) + len(days) > REMEMBER_PRODUCTS:
+            _last_days.clear()
+            _forget_at = now + REMEMBER_SECONDS
+        for key, day in days.items():
+            if _last_days.get(key, NEVER) < day:
+                _last_days[key] = day
+
+
+def forget_all() -> None:
+    """Drop what this process remembers (its rows were deleted or rolled back under it: tests)."""
+    with _lock:
+        _last_days.clear()
+
+
+def forget_uncommitted() -> None:
+    """After a rollback: nothing of this transaction was stored."""
+    db.session.info.pop("product_last_days", None)
 
 
 def add_product_reach(shop_id: int, product_days: Iterable[tuple[date, int]]) -> None:
@@ -34,6 +84,10 @@ def add_product_reach(shop_id: int, product_days: Iterable[tuple[date, int]]) ->
     batch: dict[int, set[date]] = defaultdict(set)
     for day, product_id in product_days:
         batch[int(product_id)].add(day)
+    with _lock:
+        for product_id in [p for p, days in batch.items() if len(days) == 1]:
+            if _last_days.get((shop_id, product_id)) in batch[product_id]:
+                del batch[product_id]  # active that day already: nothing to add
     if not batch:
         return
     spans = _lock_spans(shop_id, sorted(batch))
@@ -62,20 +116,24 @@ def add_product_reach(shop_id: int, product_days: Iterable[tuple[date, int]]) ->
         keys=["shop_id", "day", "since"],
         merge={"products": "add"},
     )
+    activity: list[dict[str, Any]] = [
+        {
+            "shop_id": shop_id,
+            "product_id": product_id,
+            "first_day": min(days | {spans.get(product_id, (NO_DAY, NEVER))[0]}),
+            "last_day": max(days | {spans.get(product_id, (NO_DAY, NEVER))[1]}),
+        }
+        for product_id, days in sorted(batch.items())
+    ]
     upsert(
         ProductActivity.__table__,
-        [
-            {
-                "shop_id": shop_id,
-                "product_id": product_id,
-                "first_day": min(days | {spans.get(product_id, (NO_DAY, NEVER))[0]}),
-                "last_day": max(days | {spans.get(product_id, (NO_DAY, NEVER))[1]}),
-            }
-            for product_id, days in sorted(batch.items())
-        ],
+        activity,
         keys=["shop_id", "product_id"],
         merge={"first_day": "set", "last_day": "set"},
     )
+    uncommitted = _uncommitted()
+    for row in activity:
+        uncommitted[(shop_id, int(row["product_id"]))] = row["last_day"]
 
 
 def _lock_spans(shop_id: int, product_ids: list[int]) -> dict[int, tuple[date, date]]:

@@ -45,6 +45,7 @@ from analytics import identity
 from analytics.models import DailyProductMetric, DailyShopMetric, Event, Visitor, VisitSession
 from analytics.purchases import purchase_lines
 from analytics.writer.product_months import add_product_months
+from analytics.writer.product_reach import forget_uncommitted, remember_committed
 from analytics.writer.report_rollups import add_report_rollups
 from analytics.writer.rollups import RollupChanges, VisitDays, rollup_changes, write_changes
 from analytics.writer.sessions import PAGE_TYPES, SessionState, extend, open_session, pick_session
@@ -125,20 +126,26 @@ def store_batches(batches: Iterable[dict[str, Any]], *, attempts: int = 5) -> St
             _begin()
             result = _store(by_shop, look_for_stored=attempt > 1)
             db.session.commit()
+            remember_committed()
             return result
         except ConcurrentWrite:
-            db.session.rollback()
+            _rollback()
             log.info("part of the batch was already stored; retrying (attempt %d)", attempt)
         except OperationalError as exc:
-            db.session.rollback()
+            _rollback()
             code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
             if code not in DEADLOCK_CODES or attempt == attempts:
                 raise
             log.info("deadlock storing a batch; retrying (attempt %d)", attempt)
         except BaseException:
-            db.session.rollback()
+            _rollback()
             raise
     raise ConcurrentWrite("gave up after repeated concurrent writes")
+
+
+def _rollback() -> None:
+    db.session.rollback()
+    forget_uncommitted()
 
 
 def _begin() -> None:

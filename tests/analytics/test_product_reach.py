@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +97,33 @@ def test_every_event_is_in_its_visitors_timeline_once(app: Any, shuffled_shop: A
         assert len(moments) % 4 == 0
         stored.update((kind, visitor_id, when) for when in unpack(day, moments))
     assert stored == events
+
+
+@pytest.mark.committed
+def test_a_product_day_rolled_back_is_counted_when_the_batch_is_stored_again(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer remembers products' last active days only from committed batches."""
+    from analytics.writer import store
+
+    shop = make_shop()
+    db.session.commit()
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    event = {"id": "7f3c1a52-0000-4000-8000-000000000001", "type": "product_view", "ts": now, "client_ts": now,
+             "visitor_id": "v-1", "product_id": 42}  # fmt: skip
+    batch = {"shop_id": shop.id, "received_at": now, "events": [event]}
+    failing = RuntimeError("the database went away after the product reach")
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "add_product_months", lambda *_: (_ for _ in ()).throw(failing))
+        with pytest.raises(RuntimeError):
+            store.store_batches([batch])
+    other = {**event, "id": "7f3c1a52-0000-4000-8000-000000000002", "product_id": 7}
+    later = {**event, "id": "7f3c1a52-0000-4000-8000-000000000003", "ts": now + 1, "client_ts": now + 1}
+    # another product's batch commits, then the first product's events come again that day
+    for stored in ([other], [event, later]):
+        store.store_batches([{**batch, "events": stored}])
+    reach = DailyProductReach
+    counts = db.session.execute(
+        select(reach.since, reach.products).where(reach.shop_id == shop.id, reach.products != 0)
+    ).all()
+    assert counts == [(NEVER, 2)], "products 7 and 42 each counted once"
