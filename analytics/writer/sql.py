@@ -16,6 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from pymysql.constants import SERVER_STATUS
 from sqlalchemy import LargeBinary, Table, cast, func, insert
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql.elements import ColumnElement
@@ -43,11 +44,25 @@ def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
     return list(rows[0])
 
 
+# How MariaDB reads escapes in a quoted string (the characters mysql_real_escape_string escapes).
+_BACKSLASH_ESCAPES = str.maketrans(
+    {"\0": "\\0", "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\x1a": "\\Z", "'": "\\'", '"': '\\"'}
+)
+
+
+def text_quoter() -> Callable[[str], str]:
+    """Text as a quoted literal for this connection: backslash escapes, or only doubled quotes when
+    the server runs in NO_BACKSLASH_ESCAPES mode (the driver's rule, in one call per value)."""
+    connection = db.session.connection().connection.driver_connection
+    if connection.server_status & SERVER_STATUS.SERVER_STATUS_NO_BACKSLASH_ESCAPES:  # type: ignore[union-attr]
+        return lambda value: "'" + value.replace("'", "''") + "'"
+    return lambda value: "'" + value.translate(_BACKSLASH_ESCAPES) + "'"
+
+
 def _literals() -> dict[type, Callable[[Any], str]]:
     """Per type, a function writing a value as a MariaDB literal (escaping text as the connection
     needs). Looked up by exact type: a value of any other type is a mistake, not something to store."""
-    # The driver quotes text itself, honouring the server's NO_BACKSLASH_ESCAPES mode.
-    text: Callable[[str], str] = db.session.connection().connection.driver_connection.escape  # type: ignore[union-attr]
+    text = text_quoter()
     return {
         str: text,
         int: str,
@@ -97,17 +112,11 @@ def _write_rendered(head: str, values: list[str], tail: str = "") -> list[Any]:
     return results
 
 
-def render_values(rows: Iterable[Sequence[Any]]) -> list[str]:
-    """Each row's values as comma-separated MariaDB literals (part of a row for `insert_rendered`)."""
-    literals = _literals()
-    return [_rendered(values, literals) for values in rows]
-
-
 def insert_rendered(table: Table, columns: Sequence[str], rows: list[str], *, ignore: bool = False) -> int:
     """MariaDB only: insert rows already written as `(literal, ...)`; the number inserted.
 
     For the hot path: the constant part of a row can be rendered before the transaction takes
-    its locks (`render_values`), the rest under them."""
+    its locks (`text_quoter` for the text), the rest under them."""
     verb = "INSERT IGNORE" if ignore else "INSERT"
     results = _write_rendered(f"{verb} INTO `{table.name}` ({_names(list(columns))})", rows)
     return sum(int(result.rowcount) for result in results)

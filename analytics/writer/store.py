@@ -54,8 +54,8 @@ from analytics.writer.sql import (
     insert_ignore,
     insert_rendered,
     insert_returning_ids,
-    render_values,
     select_rows,
+    text_quoter,
     upsert,
 )
 from shopify_app.core.extensions import db
@@ -87,6 +87,7 @@ EVENT_FIELDS = (
     "id", "type", "product_id", "url", "referrer", "utm_source", "utm_medium", "utm_campaign", "props",
     "client_time", "when", "received_at",
 )  # fmt: skip
+OPTIONAL_TEXT = EVENT_FIELDS[3:8]
 DEADLOCK_CODES = {1213, 1205}
 ZERO = Decimal("0")
 EPOCH = datetime(1970, 1, 1)
@@ -539,9 +540,28 @@ def _prepare_events(events: list[dict[str, Any]], zone: ZoneInfo) -> None:
         event["client_time"] = ms_to_datetime(event["client_ts"])
         event["props"] = event.get("props") or None
     if dialect_name() == "mysql":
-        rendered = render_values([event.get(name) for name in EVENT_FIELDS] for event in events)
-        for event, sql in zip(events, rendered, strict=True):
-            event["sql"] = sql
+        quote = text_quoter()
+        for event in events:
+            event["sql"] = _event_literals(event, quote)
+
+
+def _event_literals(event: dict[str, Any], quote: Callable[[str], str]) -> str:
+    """The event's own fields (`EVENT_FIELDS`) as MariaDB literals, with the types the collector's
+    checks guarantee spelled out rather than looked up per value (this runs for every event)."""
+    get = event.get
+    product, props = get("product_id"), get("props")
+    return ",".join(
+        [
+            quote(event["id"]),
+            quote(event["type"]),
+            "NULL" if product is None else str(int(product)),
+            *["NULL" if (text := get(name)) is None else quote(text) for name in OPTIONAL_TEXT],
+            "NULL" if props is None else quote(json.dumps(props)),
+            "'" + event["client_time"].isoformat(" ") + "'",
+            "'" + event["when"].isoformat(" ") + "'",
+            "'" + event["received_at"].isoformat(" ") + "'",
+        ]
+    )
 
 
 def _insert_events(

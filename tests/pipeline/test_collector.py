@@ -148,3 +148,18 @@ def test_optional_fields_and_campaigns_reach_the_stored_event(client: FlaskClien
     assert stored.event_id == event["id"].lower()
     assert (stored.product_id, stored.referrer) == (1003461, "https://www.google.com/")
     assert (stored.utm_source, stored.utm_campaign, stored.utm_medium) == ("news", "winter", None)
+
+
+def test_text_with_quotes_backslashes_and_control_characters_is_stored_as_sent(
+    client: FlaskClient, shop: Any
+) -> None:
+    awkward = "it's a \"kettle\" \\ 100% \n\r\x1a\x00 ünïcode 🫖 '); DROP TABLE events; --"
+    event = _event(
+        url=f"https://shop.example/search?q={awkward}",
+        referrer=awkward,
+        props={"query": awkward, "nested": {"quote": "'"}},
+    )
+    assert _send(client, shop, [event]).status_code == 202
+    (stored,) = _stored(shop)
+    assert (stored.url, stored.referrer) == (event["url"], awkward)
+    assert stored.props == {"query": awkward, "nested": {"quote": "'"}}
