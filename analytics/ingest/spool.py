@@ -61,6 +61,7 @@ RETRY_S = 0.5  # after a failed shipment
 ADOPT_EVERY_S = 5.0
 REPLY_SHOPS_S = 60.0  # read waiting replies for shops served this recently
 LIMIT_TTL_S = 120
+SHIPMENT_BYTES = 4 * 1024 * 1024  # at most this much per round trip (a backlog ships in several)
 
 
 def directory_for(base: str, redis_url: str) -> Path:
@@ -124,8 +125,13 @@ class SpoolFile:
         self.end += len(record)
 
     def unshipped(self, end: int) -> list[tuple[int, bytes, int]]:
-        """The complete records between the shipped mark and `end`, with their end offsets."""
-        data = os.pread(self.fd, end - self.shipped, self.shipped)
+        """The complete records from the shipped mark up to `end` (at most `SHIPMENT_BYTES` of
+        them, or the first one), with their end offsets."""
+        length = end - self.shipped
+        if length > SHIPMENT_BYTES:
+            first = RECORD.size + RECORD.unpack(os.pread(self.fd, RECORD.size, self.shipped))[0]
+            length = max(SHIPMENT_BYTES, first)
+        data = os.pread(self.fd, length, self.shipped)
         return [(self.shipped + at, batch, count) for at, batch, count in records(data)]
 
     def mark_shipped(self, offset: int) -> None:
@@ -238,7 +244,10 @@ class Spool:
             counted, self._counted = self._counted, {}
             replied, self._replied = self._replied, []
             recent = time.monotonic() - REPLY_SHOPS_S
-            shops = [shop for shop, seen in self._reply_shops.items() if seen > recent]
+            for shop in [shop for shop, seen in self._reply_shops.items() if seen <= recent]:
+                del self._reply_shops[shop]
+                self._replies.pop(shop, None)
+            shops = list(self._reply_shops)
         try:
             batches = self.file.unshipped(end)
             totals, members = stream.ship(
@@ -257,6 +266,8 @@ class Spool:
             raise
         if batches:
             self.file.mark_shipped(batches[-1][0])
+            if batches[-1][0] < end:
+                self._wake.set()  # more spooled than one shipment takes: ship again at once
         window = f":{int(time.time() // 60)}"
         with self._lock:
             self._totals = {key: total for key, total in self._totals.items() if key.endswith(window)}
@@ -281,16 +292,18 @@ class Spool:
             if orphan is None:
                 continue
             try:
-                batches = orphan.unshipped(orphan.end)
-                if batches:
+                found = 0
+                while batches := orphan.unshipped(orphan.end):
                     stream.ship(self.client, [(batch, count) for _, batch, count in batches])
                     orphan.mark_shipped(batches[-1][0])
-                    log.warning("shipped %d batches left in %s by a stopped collector", len(batches), path)
+                    found += len(batches)
             except BaseException:
                 os.close(orphan.fd)
                 raise
+            if found:
+                log.warning("shipped %d batches left in %s by a stopped collector", found, path)
             orphan.remove()
-            shipped += len(batches)
+            shipped += found
         return shipped
 
     def close(self) -> None:

@@ -113,8 +113,9 @@ time.sleep(600)
 
 
 def test_a_killed_collectors_spool_is_shipped_by_the_next_collector(
-    make_app: Any, redis_url: str, tmp_path: Path
+    redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(spool, "SHIPMENT_BYTES", 100)  # the adopter ships it in several round trips
     redis = redis_lib.Redis.from_url(redis_url)
     child = subprocess.Popen(
         [sys.executable, "-c", _KILLED_COLLECTOR, str(tmp_path), redis_url, "redis://127.0.0.1:1/0"],
@@ -310,6 +311,28 @@ def test_a_long_spool_shipped_to_its_end_starts_again(
     finally:
         collector.close()
     assert _stream_event_ids(redis) == [f"r-{n}-{i}" for n in range(6) for i in range(2)]
+
+
+def test_a_backlog_longer_than_a_shipment_ships_in_several(
+    redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(spool, "SHIPMENT_BYTES", 100)
+    monkeypatch.setattr(spool, "HEARTBEAT_S", 60.0)
+    monkeypatch.setattr(spool, "GATHER_S", 60.0)  # the shipper thread stays out of the way
+    redis = redis_lib.Redis.from_url(redis_url)
+    collector = spool.Spool(spool.directory_for(str(tmp_path), redis_url), redis)
+    try:
+        for number in range(5):
+            body = orjson.dumps({"events": [{"id": f"c-{number}-{i}"} for i in range(2)]})
+            collector.admit(
+                body, 2, shop_id=1, ip_key="ip", shop_key="s", per_ip=99, per_shop=99, visitors=[]
+            )
+        shipments = [collector.ship() for _ in range(5)]
+        assert 1 <= shipments[0] < 5, "one shipment takes about SHIPMENT_BYTES"
+        assert sum(shipments) == 5
+    finally:
+        collector.close()
+    assert _stream_event_ids(redis) == [f"c-{n}-{i}" for n in range(5) for i in range(2)]
 
 
 def test_a_torn_last_record_is_left_for_later() -> None:
