@@ -49,6 +49,25 @@ def check_services(app: Flask) -> None:
                 raise click.ClickException(
                     f"cannot reach Redis at {redact_url(app.config['REDIS_URL'])}: {exc}"
                 ) from None
+            if app.config.get("INGEST_SPOOL_DIR"):
+                _check_spool_dir(app)
+
+
+def _check_spool_dir(app: Flask) -> None:
+    """The collector's spool directory exists and is writable (else every batch would fail)."""
+    from analytics.ingest.spool import directory_for
+
+    directory = directory_for(app.config["INGEST_SPOOL_DIR"], app.config["REDIS_URL"])
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / ".writable"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise click.ClickException(
+            f"the collector's spool directory {directory} is not writable ({exc.strerror}): set"
+            " INGEST_SPOOL_DIR to a writable local directory, or to off"
+        ) from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)

@@ -40,6 +40,22 @@ def test_misconfiguration_is_one_clear_line_not_a_traceback(
     assert "Traceback" not in result.stderr + result.stdout
 
 
+@pytest.mark.redis
+def test_an_unwritable_spool_directory_is_one_clear_line(tmp_path: Path, redis_url: str) -> None:
+    (tmp_path / "file").write_text("")
+    result = run_cli(
+        "serve",
+        DATABASE_URL=f"sqlite:///{tmp_path}/x.db",
+        PORT=str(free_port()),
+        REDIS_URL=redis_url,
+        INGEST_SPOOL_DIR=str(tmp_path / "file" / "spool"),
+    )
+    assert result.returncode != 0
+    assert "spool directory" in result.stderr
+    assert "is not writable (Not a directory): set INGEST_SPOOL_DIR" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
 def test_db_upgrade_creates_the_schema_on_an_empty_sqlite_file(tmp_path: Path) -> None:
     result = run_cli("db", "upgrade", DATABASE_URL=f"sqlite:///{tmp_path}/fresh.db")
     assert result.returncode == 0, result.stderr
