@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,21 +27,12 @@ from ml import delivery
 from shopify_app.core.extensions import db
 from shopify_app.core.models import Shop
 from tests.pipeline.test_counts import BROWSER
+from tests.pipeline.test_stream_writer import tracker_batch
 from tests.support.factories import make_shop
 from tests.support.processes import free_port, wait_until
 
 pytestmark = [pytest.mark.committed, pytest.mark.redis, pytest.mark.usefixtures("db")]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _batch(domain: str, count: int, visitor: str = "v-1") -> dict[str, Any]:
-    now = int(time.time() * 1000)
-    events = [
-        {"id": str(uuid.uuid4()), "type": "page_view", "ts": now - 1000 + i, "visitor_id": visitor,
-         "url": f"https://{domain}/pages/{i}"}
-        for i in range(count)
-    ]  # fmt: skip
-    return {"shop": domain, "sent_at": now, "events": events}
 
 
 def _stream_event_ids(client: redis_lib.Redis) -> list[str]:
@@ -71,7 +61,7 @@ def test_spooled_batches_reach_the_stream_in_order_and_the_backlog_counts_them(
 ) -> None:
     app = _spool_app(make_app, redis_url, tmp_path, INGEST_PER_IP_PER_MINUTE="1000")
     client = app.test_client()
-    sent = [_batch(shop_domain, 4, visitor=f"v-{n}") for n in range(5)]
+    sent = [tracker_batch(shop_domain, 4, visitor=f"v-{n}") for n in range(5)]
     for batch in sent:
         response = client.post("/events/", json=batch, headers={"User-Agent": BROWSER})
         assert response.status_code == 202
@@ -203,7 +193,7 @@ def test_redis_down_means_503_and_what_was_accepted_ships_when_it_is_back(
     accepted: list[str] = []
 
     def post() -> int:
-        batch = _batch(shop_domain, 2)
+        batch = tracker_batch(shop_domain, 2)
         status = client.post("/events/", json=batch, headers={"User-Agent": BROWSER}).status_code
         if status == 202:
             accepted.extend(event["id"] for event in batch["events"])
@@ -229,7 +219,7 @@ def test_rate_limits_count_in_redis_and_answer_429(
     app = _spool_app(make_app, redis_url, tmp_path, INGEST_PER_IP_PER_MINUTE="2")
     client = app.test_client()
     answers = [
-        client.post("/events/", json=_batch(shop_domain, 4), headers={"User-Agent": BROWSER})
+        client.post("/events/", json=tracker_batch(shop_domain, 4), headers={"User-Agent": BROWSER})
         for _ in range(3)
     ]
     assert [a.status_code for a in answers] == [202, 202, 429]
@@ -246,7 +236,9 @@ def test_another_processs_counts_reach_this_collector_when_it_reports_its_own(
     app = _spool_app(make_app, redis_url, tmp_path, INGEST_PER_IP_PER_MINUTE="3")
     client = app.test_client()
     assert (
-        client.post("/events/", json=_batch(shop_domain, 1), headers={"User-Agent": BROWSER}).status_code
+        client.post(
+            "/events/", json=tracker_batch(shop_domain, 1), headers={"User-Agent": BROWSER}
+        ).status_code
         == 202
     )
     redis = redis_lib.Redis.from_url(redis_url)
@@ -255,12 +247,14 @@ def test_another_processs_counts_reach_this_collector_when_it_reports_its_own(
     redis.incrby(ip_key, 5)  # another collector's requests from the same address
     # This collector learns Redis's total when it next reports this address's count.
     assert (
-        client.post("/events/", json=_batch(shop_domain, 1), headers={"User-Agent": BROWSER}).status_code
+        client.post(
+            "/events/", json=tracker_batch(shop_domain, 1), headers={"User-Agent": BROWSER}
+        ).status_code
         == 202
     )
     with app.app_context():
         spool.for_process(str(tmp_path), redis_url, redis).ship()
-    answer = client.post("/events/", json=_batch(shop_domain, 1), headers={"User-Agent": BROWSER})
+    answer = client.post("/events/", json=tracker_batch(shop_domain, 1), headers={"User-Agent": BROWSER})
     assert answer.status_code == 429
     assert int(redis.get(ip_key) or 0) >= 7
 
@@ -271,7 +265,9 @@ def test_a_waiting_notification_is_delivered_once(
     app = _spool_app(make_app, redis_url, tmp_path)
     client = app.test_client()
     assert (
-        client.post("/events/", json=_batch(shop_domain, 1), headers={"User-Agent": BROWSER}).status_code
+        client.post(
+            "/events/", json=tracker_batch(shop_domain, 1), headers={"User-Agent": BROWSER}
+        ).status_code
         == 202
     )
     with app.app_context():
@@ -279,11 +275,11 @@ def test_a_waiting_notification_is_delivered_once(
         delivery.hold(shop_id, "v-7", {"kind": "free_shipping"})
         spool.for_process(str(tmp_path), redis_url, redis_lib.Redis.from_url(redis_url)).ship()
     first = client.post(
-        "/events/", json=_batch(shop_domain, 1, visitor="v-7"), headers={"User-Agent": BROWSER}
+        "/events/", json=tracker_batch(shop_domain, 1, visitor="v-7"), headers={"User-Agent": BROWSER}
     )
     assert first.get_json()["notification"] == {"kind": "free_shipping"}
     second = client.post(
-        "/events/", json=_batch(shop_domain, 1, visitor="v-7"), headers={"User-Agent": BROWSER}
+        "/events/", json=tracker_batch(shop_domain, 1, visitor="v-7"), headers={"User-Agent": BROWSER}
     )
     assert "notification" not in second.get_json()
     redis = redis_lib.Redis.from_url(redis_url)
@@ -294,45 +290,59 @@ def test_a_waiting_notification_is_delivered_once(
     )
 
 
+def _spool_numbered(collector: spool.Spool, prefix: str, batches: int) -> list[str]:
+    """Spool `batches` two-event batches with ids `prefix-N-I`; the ids in order."""
+    ids = []
+    for number in range(batches):
+        events = [{"id": f"{prefix}-{number}-{i}"} for i in range(2)]
+        body = orjson.dumps({"events": events})
+        verdict, _ = collector.admit(
+            body, 2, shop_id=1, ip_key="ip", shop_key="s", per_ip=99, per_shop=99, visitors=[]
+        )
+        assert verdict == 1
+        ids += [event["id"] for event in events]
+    return ids
+
+
 def test_a_long_spool_shipped_to_its_end_starts_again(
     redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(spool, "ROTATE_BYTES", 200)
     redis = redis_lib.Redis.from_url(redis_url)
     collector = spool.Spool(spool.directory_for(str(tmp_path), redis_url), redis)
+    sent = []
     try:
-        for number in range(6):
-            body = orjson.dumps({"events": [{"id": f"r-{number}-{i}"} for i in range(2)]})
-            collector.admit(
-                body, 2, shop_id=1, ip_key="ip", shop_key="s", per_ip=99, per_shop=99, visitors=[]
-            )
+        for round_ in range(6):
+            sent += _spool_numbered(collector, f"r{round_}", 1)
             collector.ship()
         assert os.path.getsize(collector.file.path) < 200
     finally:
         collector.close()
-    assert _stream_event_ids(redis) == [f"r-{n}-{i}" for n in range(6) for i in range(2)]
+    assert _stream_event_ids(redis) == sent
 
 
 def test_a_backlog_longer_than_a_shipment_ships_in_several(
     redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(spool, "SHIPMENT_BYTES", 100)
-    monkeypatch.setattr(spool, "HEARTBEAT_S", 60.0)
-    monkeypatch.setattr(spool, "GATHER_S", 60.0)  # the shipper thread stays out of the way
+    shipments: list[int] = []
+    ship = stream.ship
+
+    def counted(client: Any, batches: list[tuple[bytes, int]], **rest: Any) -> Any:
+        if batches:
+            shipments.append(len(batches))
+        return ship(client, batches, **rest)
+
+    monkeypatch.setattr(stream, "ship", counted)
     redis = redis_lib.Redis.from_url(redis_url)
     collector = spool.Spool(spool.directory_for(str(tmp_path), redis_url), redis)
     try:
-        for number in range(5):
-            body = orjson.dumps({"events": [{"id": f"c-{number}-{i}"} for i in range(2)]})
-            collector.admit(
-                body, 2, shop_id=1, ip_key="ip", shop_key="s", per_ip=99, per_shop=99, visitors=[]
-            )
-        shipments = [collector.ship() for _ in range(5)]
-        assert 1 <= shipments[0] < 5, "one shipment takes about SHIPMENT_BYTES"
-        assert sum(shipments) == 5
+        sent = _spool_numbered(collector, "c", 5)
+        wait_until(lambda: _stream_event_ids(redis) == sent, timeout=5, message="the backlog shipped")
     finally:
         collector.close()
-    assert _stream_event_ids(redis) == [f"c-{n}-{i}" for n in range(5) for i in range(2)]
+    assert len(shipments) > 1
+    assert max(shipments) < 5, "one shipment takes about SHIPMENT_BYTES"
 
 
 def test_a_torn_last_record_is_left_for_later() -> None:

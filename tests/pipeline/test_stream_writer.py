@@ -41,7 +41,8 @@ def shop_domain(redis_app: Flask) -> str:
     return shop.domain
 
 
-def _batch(domain: str, count: int, visitor: str = "v-1") -> dict[str, Any]:
+def tracker_batch(domain: str, count: int, visitor: str = "v-1") -> dict[str, Any]:
+    """A tracker's batch of `count` page views of one visitor, sent now."""
     now = int(time.time() * 1000)
     events = [
         {"id": str(uuid.uuid4()), "type": "page_view", "ts": now - 1000 + i, "visitor_id": visitor,
@@ -65,7 +66,7 @@ def test_a_batch_sent_twice_is_stored_once_and_the_backlog_drains(
     redis_app: Flask, shop_domain: str, test_database: TestDatabase, redis_url: str
 ) -> None:
     client = redis_app.test_client()
-    batch = _batch(shop_domain, 10)
+    batch = tracker_batch(shop_domain, 10)
     for _ in range(2):
         response = client.post(
             "/events/", data=json.dumps(batch), content_type="text/plain", headers={"User-Agent": BROWSER}
@@ -87,7 +88,7 @@ def test_a_writer_killed_mid_stream_loses_nothing_and_doubles_nothing(
     client = redis_app.test_client()
     total = 0
     for number in range(600):
-        body = _batch(shop_domain, 20, visitor=f"v-{number % 50}")
+        body = tracker_batch(shop_domain, 20, visitor=f"v-{number % 50}")
         assert client.post("/events/", json=body, headers={"User-Agent": BROWSER}).status_code == 202
         total += 20
     env = process_env(DATABASE_URL=test_database.url, REDIS_URL=redis_url, WRITER_CLAIM_IDLE_SECONDS="1")
@@ -116,14 +117,14 @@ def test_a_poison_batch_is_moved_aside_without_blocking_the_rest(
 ) -> None:
     client = redis_app.test_client()
     raw = redis_lib.Redis.from_url(redis_url)
-    good = _batch(shop_domain, 5)
+    good = tracker_batch(shop_domain, 5)
     assert client.post("/events/", json=good, headers={"User-Agent": BROWSER}).status_code == 202
     shop_id = db.session.execute(select(Shop.id).where(Shop.domain == shop_domain)).scalar_one()
     poison = {"shop_id": shop_id, "received_at": 0, "device": None, "events": [{"id": "x"}]}
     stream.append(raw, poison)
     assert (
         client.post(
-            "/events/", json=_batch(shop_domain, 5, "v-2"), headers={"User-Agent": BROWSER}
+            "/events/", json=tracker_batch(shop_domain, 5, "v-2"), headers={"User-Agent": BROWSER}
         ).status_code
         == 202
     )
@@ -138,7 +139,7 @@ def test_a_poison_batch_is_moved_aside_without_blocking_the_rest(
 def test_redis_down_means_503_and_nothing_is_lost_from_the_tracker(make_app: Any, shop_domain: str) -> None:
     app = make_app(ENV={"REDIS_URL": "redis://127.0.0.1:1/0"})
     response = app.test_client().post(
-        "/events/", json=_batch(shop_domain, 3), headers={"User-Agent": BROWSER}
+        "/events/", json=tracker_batch(shop_domain, 3), headers={"User-Agent": BROWSER}
     )
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
@@ -151,7 +152,7 @@ def test_rate_limits_answer_429_and_queue_nothing_more(
     app = make_app(ENV={"REDIS_URL": redis_url, "INGEST_PER_IP_PER_MINUTE": "2"})
     client = app.test_client()
     answers = [
-        client.post("/events/", json=_batch(shop_domain, 4), headers={"User-Agent": BROWSER})
+        client.post("/events/", json=tracker_batch(shop_domain, 4), headers={"User-Agent": BROWSER})
         for _ in range(3)
     ]
     assert [a.status_code for a in answers] == [202, 202, 429]
