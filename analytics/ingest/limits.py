@@ -131,7 +131,7 @@ def admit_batch(client: redis.Redis, shop: ShopRef, batch: dict[str, Any], visit
             ).admit(orjson.dumps(batch), len(batch["events"]), shop_id=shop.id, **limits)
         else:
             verdict, waiting = stream.admit(client, batch, **limits)
-    except redis.RedisError:
+    except (redis.RedisError, OSError):  # Redis unreachable, or the spool cannot be written
         raise ServiceUnavailable(
             "event ingestion is unavailable; keep the batch and retry", headers={"Retry-After": "5"}
         ) from None

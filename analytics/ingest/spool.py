@@ -198,10 +198,10 @@ class Spool:
                 return stream.SHOP_LIMITED, []
             self.file.append(RECORD.pack(len(body), count) + body)
             self._reply_shops[shop_id] = time.monotonic()
-            waiting = self._replies.get(shop_id)
-            found = [visitor for visitor in visitors if waiting and visitor in waiting]
+            waiting = self._replies.get(shop_id) or set()
+            found = [visitor for visitor in visitors if visitor in waiting]
             for visitor in found:
-                waiting.discard(visitor)  # type: ignore[union-attr]
+                waiting.discard(visitor)
                 self._replied.append((shop_id, visitor))
         if not self._wake.is_set():
             self._wake.set()

@@ -6,6 +6,7 @@ collector process killed with SIGKILL before it could ship.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -211,6 +212,26 @@ def test_redis_down_means_503_and_what_was_accepted_ships_when_it_is_back(
     wait_until(
         lambda: _stream_event_ids(redis) == accepted, timeout=5, message="every accepted event shipped"
     )
+
+
+def test_a_full_disk_means_503_and_the_batches_spooled_before_still_ship(
+    make_app: Any, redis_url: str, tmp_path: Path, shop_domain: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _spool_app(make_app, redis_url, tmp_path)
+    client = app.test_client()
+    first = tracker_batch(shop_domain, 3)
+    assert client.post("/events/", json=first, headers={"User-Agent": BROWSER}).status_code == 202
+
+    def full(_self: Any, _record: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(spool.SpoolFile, "append", full)
+    refused = client.post("/events/", json=tracker_batch(shop_domain, 3), headers={"User-Agent": BROWSER})
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "5"
+    redis = redis_lib.Redis.from_url(redis_url)
+    expected = [event["id"] for event in first["events"]]
+    wait_until(lambda: _stream_event_ids(redis) == expected, timeout=5, message="the first batch shipped")
 
 
 def test_rate_limits_count_in_redis_and_answer_429(
