@@ -7,7 +7,7 @@
   funnel's counts per day, computed from them when asked and kept until those days' events change.
 
 The writer keeps the first three in the same transaction as the events
-(`analytics.writer.report_rollups`).
+(`analytics.writer.store`: `product_reach` and `timelines`).
 """
 
 from __future__ import annotations

@@ -102,14 +102,13 @@ def rollup_changes(
     return RollupChanges(difference(after, before), changed, viewed)
 
 
-def write_changes(shop_id: int, changes: RollupChanges) -> None:
-    """Add the rollup rows and keep the viewed products (the visitors' state goes with their rows)."""
-    write_tally(shop_id, changes.tally)
+def write_viewed_products(shop_id: int, viewed: dict[tuple[int, int], datetime]) -> None:
+    """Keep when each visitor last viewed each product (`RollupChanges.viewed`)."""
     upsert(
         ViewedProduct.__table__,
         [
             {"shop_id": shop_id, "visitor_id": visitor_id, "product_id": product_id, "last_viewed_at": when}
-            for (visitor_id, product_id), when in sorted(changes.viewed.items())
+            for (visitor_id, product_id), when in sorted(viewed.items())
         ],
         keys=["shop_id", "visitor_id", "product_id"],
         merge={"last_viewed_at": "max"},

@@ -12,8 +12,9 @@ writers take row locks in the same order):
    the session and visitor rows (`analytics.writer.rollups`; no stored events read back),
 6. write the sessions, insert the events with multi-row INSERT IGNOREs, checking every row
    went in,
-7. add the day's totals to the daily shop and product rollups (days in the shop's time zone)
-   and the changes of step 5, and keep the visitors' new state.
+7. keep the visitors' new state, then add the rollup rows (days in the shop's time zone): the
+   visitors' own first, the rows shared with other writers' batches (products, the shop's days)
+   last, so concurrent writers wait on each other as briefly as possible.
 
 An event stored before (a resent batch, an entry re-read after a crash, or a concurrent
 writer that stored it first) makes step 6 insert fewer rows than expected; the whole
@@ -45,9 +46,14 @@ from analytics import identity
 from analytics.models import DailyProductMetric, DailyShopMetric, Event, Visitor, VisitSession
 from analytics.purchases import purchase_lines
 from analytics.writer.product_months import add_product_months
-from analytics.writer.product_reach import forget_uncommitted, remember_committed
-from analytics.writer.report_rollups import add_report_rollups
-from analytics.writer.rollups import RollupChanges, VisitDays, rollup_changes, write_changes
+from analytics.writer.product_reach import add_product_reach, forget_uncommitted, remember_committed
+from analytics.writer.rollups import (
+    RollupChanges,
+    VisitDays,
+    rollup_changes,
+    write_tally,
+    write_viewed_products,
+)
 from analytics.writer.sessions import PAGE_TYPES, SessionState, extend, open_session, pick_session
 from analytics.writer.sql import (
     dialect_name,
@@ -58,6 +64,7 @@ from analytics.writer.sql import (
     text_quoter,
     upsert,
 )
+from analytics.writer.timelines import add_visitor_timelines
 from shopify_app.core.extensions import db
 from shopify_app.core.models import Shop
 
@@ -208,8 +215,8 @@ def _store_shop(
     inserted = _insert_events(shop.id, fresh, visitors, customers)
     if inserted != len(fresh):
         raise ConcurrentWrite(f"inserted {inserted} of {len(fresh)} events")
-    _add_rollups(shop.id, fresh, totals, sessions, changes)
     _keep_visitors(shop.id, visitors, new_visitors, visits, seen, changes)
+    _add_rollups(shop.id, fresh, totals, sessions, changes)
     return len(fresh), duplicates, sorted({s.id for s in sessions if s.id is not None})
 
 
@@ -646,16 +653,16 @@ def _add_rollups(
     sessions: list[SessionState],
     changes: RollupChanges,
 ) -> None:
+    """The batch's rollup rows. Rows of the batch's own visitors first; then the rows other
+    writers' batches share (the products', then the shop's days), so those are locked for as
+    short a time as possible before the commit. The product reach reads the monthly product rows
+    as they were before the batch, so it comes before them."""
     days, products = totals.days, totals.products
     for session in (s for s in sessions if s.opened):
         days[session.day]["sessions"] += 1
         days[session.day]["new_visitors"] += session.is_new_visitor
-    upsert(
-        DailyShopMetric.__table__,
-        [{"shop_id": shop_id, "day": day, **totals} for day, totals in sorted(days.items())],
-        keys=["shop_id", "day"],
-        merge=dict.fromkeys(ROLLUP_COLUMNS, "add"),
-    )
+    add_visitor_timelines(shop_id, events)
+    write_viewed_products(shop_id, changes.viewed)
     upsert(
         DailyProductMetric.__table__,
         [
@@ -665,6 +672,12 @@ def _add_rollups(
         keys=["shop_id", "day", "product_id"],
         merge={"views": "add", "carts": "add", "purchases": "add", "revenue": "add"},
     )
-    add_report_rollups(shop_id, events, products)
+    add_product_reach(shop_id, products)
     add_product_months(shop_id, products)
-    write_changes(shop_id, changes)
+    write_tally(shop_id, changes.tally)
+    upsert(
+        DailyShopMetric.__table__,
+        [{"shop_id": shop_id, "day": day, **totals} for day, totals in sorted(days.items())],
+        keys=["shop_id", "day"],
+        merge=dict.fromkeys(ROLLUP_COLUMNS, "add"),
+    )
