@@ -15,11 +15,10 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from analytics.models import DailyProductMetric, MonthlyProductMetric
-from analytics.writer.sql import upsert
+from analytics.writer.sql import IN_LIST_MAX, upsert
 from shopify_app.core.extensions import db
 
 METRICS = ("views", "carts", "purchases", "revenue")
-CHUNK = 1000  # products per query when a month is rewritten
 
 
 def month_of(day: date) -> date:
@@ -59,8 +58,8 @@ def refresh_product_months(shop_id: int, day: date, product_ids: set[int]) -> No
     after = (month + timedelta(days=32)).replace(day=1)
     days = [month + timedelta(days=n) for n in range((after - month).days)]
     ids = sorted(product_ids)
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
+    for start in range(0, len(ids), IN_LIST_MAX):
+        chunk = ids[start : start + IN_LIST_MAX]
         db.session.execute(
             delete(MonthlyProductMetric).where(
                 MonthlyProductMetric.shop_id == shop_id,

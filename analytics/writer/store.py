@@ -56,6 +56,7 @@ from analytics.writer.rollups import (
 )
 from analytics.writer.sessions import PAGE_TYPES, SessionState, extend, open_session, pick_session
 from analytics.writer.sql import (
+    IN_LIST_MAX,
     dialect_name,
     insert_ignore,
     insert_rendered,
@@ -98,7 +99,6 @@ OPTIONAL_TEXT = EVENT_FIELDS[3:8]
 DEADLOCK_CODES = {1213, 1205}
 ZERO = Decimal("0")
 EPOCH = datetime(1970, 1, 1)
-IN_CHUNK = 5000
 HOUR_MS, DAY_MS = 3_600_000, 86_400_000
 EPOCH_ORDINAL = EPOCH.toordinal()
 
@@ -226,8 +226,8 @@ def _stored_event_ids(shop_id: int, event_ids: list[str]) -> set[str]:
         query = select(Event.event_id).where(Event.shop_id == shop_id, Event.event_id.in_(event_ids))
         return set(db.session.execute(query).scalars())
     found: set[str] = set()
-    for start in range(0, len(event_ids), IN_CHUNK):
-        chunk = tuple(event_ids[start : start + IN_CHUNK])
+    for start in range(0, len(event_ids), IN_LIST_MAX):
+        chunk = tuple(event_ids[start : start + IN_LIST_MAX])
         rows = select_rows(
             "SELECT event_id FROM events WHERE shop_id = %s AND event_id IN %s", (shop_id, chunk)
         )
@@ -321,8 +321,8 @@ def _visitor_rows(
     else:
         rows = []
         suffix = " ORDER BY visitor_key FOR UPDATE" if lock else ""
-        for start in range(0, len(keys), IN_CHUNK):
-            chunk = tuple(keys[start : start + IN_CHUNK])
+        for start in range(0, len(keys), IN_LIST_MAX):
+            chunk = tuple(keys[start : start + IN_LIST_MAX])
             rows += select_rows(
                 "SELECT id, visitor_key, customer_id, last_visit_day, cohort_day FROM visitors"
                 " WHERE shop_id = %s AND visitor_key IN %s" + suffix,
@@ -459,11 +459,11 @@ def _recent_sessions(
     else:
         rows = []
         names = ", ".join(STATE_COLUMNS)
-        for start in range(0, len(visitor_ids), IN_CHUNK):
+        for start in range(0, len(visitor_ids), IN_LIST_MAX):
             rows += select_rows(
                 f"SELECT {names} FROM sessions WHERE shop_id = %s AND visitor_id IN %s"
                 " AND last_event_at >= %s AND started_at <= %s FOR UPDATE",
-                (shop_id, tuple(visitor_ids[start : start + IN_CHUNK]), earliest, latest),
+                (shop_id, tuple(visitor_ids[start : start + IN_LIST_MAX]), earliest, latest),
             )
     for row in rows:
         values = dict(zip(STATE_COLUMNS, row, strict=True))
