@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -146,10 +147,14 @@ def test_redis_down_means_503_and_nothing_is_lost_from_the_tracker(make_app: Any
     assert response.get_json()["error"] == "unavailable"
 
 
+@pytest.mark.parametrize("spooled", [False, True], ids=["one round trip", "spooled"])
 def test_rate_limits_answer_429_and_queue_nothing_more(
-    make_app: Any, shop_domain: str, redis_url: str
+    make_app: Any, shop_domain: str, redis_url: str, tmp_path: Path, spooled: bool
 ) -> None:
-    app = make_app(ENV={"REDIS_URL": redis_url, "INGEST_PER_IP_PER_MINUTE": "2"})
+    spool_dir = str(tmp_path) if spooled else "off"
+    app = make_app(
+        ENV={"REDIS_URL": redis_url, "INGEST_PER_IP_PER_MINUTE": "2", "INGEST_SPOOL_DIR": spool_dir}
+    )
     client = app.test_client()
     answers = [
         client.post("/events/", json=tracker_batch(shop_domain, 4), headers={"User-Agent": BROWSER})
@@ -158,4 +163,7 @@ def test_rate_limits_answer_429_and_queue_nothing_more(
     assert [a.status_code for a in answers] == [202, 202, 429]
     assert answers[2].get_json()["field"] == "events"
     assert int(answers[2].headers["Retry-After"]) <= 60
-    assert stream.backlog(redis_lib.Redis.from_url(redis_url)) == 8, "only the admitted batches are queued"
+    redis = redis_lib.Redis.from_url(redis_url)
+    wait_until(lambda: stream.backlog(redis) == 8, timeout=5, message="only the admitted batches queued")
+    [ip_key] = redis.keys("cs:rl:ip:*")
+    wait_until(lambda: int(redis.get(ip_key) or 0) == 3, timeout=5, message="every request counted in Redis")
