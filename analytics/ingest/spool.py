@@ -1,5 +1,5 @@
 """The collector's spool: a batch is written to a file of this process before the 202, and a
-thread of the same process ships the file to the ingest stream a few milliseconds later.
+thread of the same process ships it to the ingest stream within about `GATHER_S` (50 ms).
 
 Why: a request that waits on a Redis round trip costs its server worker about 200 µs more CPU
 than one that does not (the worker sleeps and is woken: context switches), more than everything
@@ -25,7 +25,7 @@ What the spool changes for the collector's answers:
   and is shipped then.
 - Rate limits count requests in the same Redis keys, reported with each shipment; a request is
   checked against the totals Redis returned at the last shipment plus what this process counted
-  since, so processes together may let through what the others accepted in the last milliseconds.
+  since, so processes together may let through what the others accepted since their last shipment.
 - Which visitors have a notification waiting (`stream.expect_reply`) is read with each shipment
   for the shops this process served in the last minute; a visitor found there is taken off the set
   with the next shipment.
