@@ -117,20 +117,20 @@ def admit_batch(client: redis.Redis, shop: ShopRef, batch: dict[str, Any], visit
     without, in one Redis round trip. Which of `visitors` have a reply waiting for them."""
     window = int(time.time() // 60)
     config = current_app.config
-    limits: dict[str, Any] = {
-        "ip_key": f"cs:rl:ip:{_client_ip()}:{window}",
-        "shop_key": f"cs:rl:shop:{shop.id}:{window}",
-        "per_ip": int(config["INGEST_PER_IP_PER_MINUTE"]),
-        "per_shop": int(config["INGEST_PER_SHOP_PER_MINUTE"]),
-        "visitors": visitors,
-    }
+    admission = stream.Admission(
+        ip_key=f"cs:rl:ip:{_client_ip()}:{window}",
+        shop_key=f"cs:rl:shop:{shop.id}:{window}",
+        per_ip=int(config["INGEST_PER_IP_PER_MINUTE"]),
+        per_shop=int(config["INGEST_PER_SHOP_PER_MINUTE"]),
+        visitors=visitors,
+    )
     try:
         if config.get("INGEST_SPOOL_DIR"):
             verdict, waiting = spool.for_process(
                 config["INGEST_SPOOL_DIR"], config["REDIS_URL"], client
-            ).admit(orjson.dumps(batch), len(batch["events"]), shop_id=shop.id, **limits)
+            ).admit(orjson.dumps(batch), len(batch["events"]), shop.id, admission)
         else:
-            verdict, waiting = stream.admit(client, batch, **limits)
+            verdict, waiting = stream.admit(client, batch, admission)
     except (redis.RedisError, OSError):  # Redis unreachable, or the spool cannot be written
         raise ServiceUnavailable(
             "event ingestion is unavailable; keep the batch and retry", headers={"Retry-After": "5"}

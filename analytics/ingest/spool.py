@@ -175,31 +175,22 @@ class Spool:
     # The request's side: never waits on Redis.
 
     def admit(
-        self,
-        body: bytes,
-        count: int,
-        *,
-        shop_id: int,
-        ip_key: str,
-        shop_key: str,
-        per_ip: int,
-        per_shop: int,
-        visitors: list[str],
+        self, body: bytes, count: int, shop_id: int, admission: stream.Admission
     ) -> tuple[int, list[str]]:
         """Count the request against its limits and spool the batch if allowed; like `stream.admit`."""
         if self.failure is not None:
             raise redis.ConnectionError(self.failure)
         with self._lock:
-            ip_count = self._count(ip_key)
-            shop_count = self._count(shop_key)
-            if ip_count > per_ip:
+            ip_count = self._count(admission.ip_key)
+            shop_count = self._count(admission.shop_key)
+            if ip_count > admission.per_ip:
                 return stream.IP_LIMITED, []
-            if shop_count > per_shop:
+            if shop_count > admission.per_shop:
                 return stream.SHOP_LIMITED, []
             self.file.append(RECORD.pack(len(body), count) + body)
             self._reply_shops[shop_id] = time.monotonic()
             waiting = self._replies.get(shop_id) or set()
-            found = [visitor for visitor in visitors if visitor in waiting]
+            found = [visitor for visitor in admission.visitors if visitor in waiting]
             for visitor in found:
                 waiting.discard(visitor)
                 self._replied.append((shop_id, visitor))

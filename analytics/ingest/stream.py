@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
@@ -77,25 +78,28 @@ def expect_reply(
     client.expire(replies_key(shop_id), ttl)
 
 
-def admit(
-    client: redis.Redis,
-    batch: dict[str, Any],
-    *,
-    ip_key: str,
-    shop_key: str,
-    per_ip: int,
-    per_shop: int,
-    visitors: list[str],
-) -> tuple[int, list[str]]:
+@dataclass(frozen=True)
+class Admission:
+    """What a batch is admitted against: this minute's rate-limit keys for its client IP and shop
+    and their limits, and the batch's visitors to look up waiting replies for."""
+
+    ip_key: str
+    shop_key: str
+    per_ip: int
+    per_shop: int
+    visitors: list[str]
+
+
+def admit(client: redis.Redis, batch: dict[str, Any], admission: Admission) -> tuple[int, list[str]]:
     """Count the request against its limits and append the batch if allowed.
 
-    The verdict (1, or a *_LIMITED code) and, when admitted, which of `visitors` have a reply
+    The verdict (1, or a *_LIMITED code) and, when admitted, which of the visitors have a reply
     waiting (`expect_reply`), so the collector asks for replies only when there are some."""
     body = orjson.dumps(batch)
     answer = _run_admit(
         client,
-        [ip_key, shop_key, STREAM, PENDING, replies_key(int(batch["shop_id"]))],
-        [per_ip, per_shop, body, len(batch["events"]), *visitors],
+        [admission.ip_key, admission.shop_key, STREAM, PENDING, replies_key(int(batch["shop_id"]))],
+        [admission.per_ip, admission.per_shop, body, len(batch["events"]), *admission.visitors],
     )
     return int(answer[0]), [_text(visitor) for visitor in answer[1:]]
 

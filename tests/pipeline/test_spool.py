@@ -95,14 +95,13 @@ def test_healthz_counts_batches_still_in_the_spool(
 
 _KILLED_COLLECTOR = """
 import sys, time, orjson, redis
-from analytics.ingest import spool
+from analytics.ingest import spool, stream
 base, url, dead_url = sys.argv[1:4]
 # Spools for `url`, but its shipper talks to a Redis that is not there: nothing gets shipped.
 collector = spool.Spool(spool.directory_for(base, url), redis.Redis.from_url(dead_url, socket_connect_timeout=0.2))
 for number in range(5):
     body = orjson.dumps({"shop_id": 1, "events": [{"id": f"killed-{number}-{i}"} for i in range(3)]})
-    verdict, _ = collector.admit(body, 3, shop_id=1, ip_key="ip", shop_key="shop", per_ip=100, per_shop=100,
-                                 visitors=[])
+    verdict, _ = collector.admit(body, 3, 1, stream.Admission("ip", "shop", 100, 100, []))
     assert verdict == 1
 print("spooled", flush=True)
 time.sleep(600)
@@ -286,9 +285,7 @@ def _spool_numbered(collector: spool.Spool, prefix: str, batches: int) -> list[s
     for number in range(batches):
         events = [{"id": f"{prefix}-{number}-{i}"} for i in range(2)]
         body = orjson.dumps({"events": events})
-        verdict, _ = collector.admit(
-            body, 2, shop_id=1, ip_key="ip", shop_key="s", per_ip=99, per_shop=99, visitors=[]
-        )
+        verdict, _ = collector.admit(body, 2, 1, stream.Admission("ip", "s", 99, 99, []))
         assert verdict == 1
         ids += [event["id"] for event in events]
     return ids
