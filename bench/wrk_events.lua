@@ -13,9 +13,10 @@ request = function()
   counter = counter + 1
   local now = os.time() * 1000
   local events = {}
+  local visitor = math.random(1, 200000) -- a batch is one browser's, as the tracker sends it
   for i = 1, 10 do
     events[i] = string.format('{"id":"%s","type":"product_view","ts":%d,"visitor_id":"v-%d","product_id":%d,"url":"https://%s/products/p"}',
-      uuid(), now, math.random(1, 200000), math.random(1, 50000), shop)
+      uuid(), now, visitor, math.random(1, 50000), shop)
   end
   local body = string.format('{"shop":"%s","sent_at":%d,"events":[%s]}', shop, now, table.concat(events, ","))
   return wrk.format("POST", nil, {["Content-Type"] = "text/plain", ["Origin"] = "https://" .. shop,

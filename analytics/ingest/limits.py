@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
 import redis
 from flask import current_app, g, request
 from sqlalchemy import select
@@ -128,9 +127,9 @@ def admit_batch(client: redis.Redis, shop: ShopRef, batch: dict[str, Any], visit
         if config.get("INGEST_SPOOL_DIR"):
             verdict, waiting = spool.for_process(
                 config["INGEST_SPOOL_DIR"], config["REDIS_URL"], client
-            ).admit(orjson.dumps(batch), len(batch["events"]), shop.id, admission)
+            ).admit(stream.parts(batch), shop.id, admission)
         else:
-            verdict, waiting = stream.admit(client, batch, admission)
+            verdict, waiting = stream.admit(client, stream.parts(batch), shop.id, admission)
     except (redis.RedisError, OSError):  # Redis unreachable, or the spool cannot be written
         raise ServiceUnavailable(
             "event ingestion is unavailable; keep the batch and retry", headers={"Retry-After": "5"}

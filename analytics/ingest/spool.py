@@ -53,7 +53,10 @@ from analytics.ingest import stream
 log = logging.getLogger(__name__)
 
 HEADER = struct.Struct("<Q")  # how far the file has been shipped (bytes from the start)
-RECORD = struct.Struct("<II")  # a record: the batch's length and its event count, then the batch
+RECORD = struct.Struct("<IIB")  # a record: the batch's length, event count and partition, then the batch
+SUFFIX = ".spool2"
+# Files from before the stream had partitions: records without one, shipped to partition 0.
+FORMER_RECORD, FORMER_SUFFIX = struct.Struct("<II"), ".spool"
 ROTATE_BYTES = 16 * 1024 * 1024  # a file shipped to its end and this long starts again empty
 GATHER_S = 0.05  # after the first new batch, how long the shipper lets others join the shipment
 HEARTBEAT_S = 0.5  # an idle shipper pings Redis (and reads waiting replies) this often
@@ -70,16 +73,24 @@ def directory_for(base: str, redis_url: str) -> Path:
     return Path(base) / digest
 
 
-def records(data: bytes) -> Iterator[tuple[int, bytes, int]]:
-    """(end offset within `data`, batch, event count) of each complete record (a torn tail is left)."""
+def records(data: bytes, record: struct.Struct = RECORD) -> Iterator[tuple[int, stream.Part]]:
+    """(end offset within `data`, batch) of each complete record (a torn tail is left)."""
     at = 0
-    while at + RECORD.size <= len(data):
-        length, count = RECORD.unpack_from(data, at)
-        end = at + RECORD.size + length
+    while at + record.size <= len(data):
+        length, count, *partition = record.unpack_from(data, at)
+        end = at + record.size + length
         if end > len(data):
             return
-        yield end, data[at + RECORD.size : end], count
+        yield end, stream.Part(partition[0] if partition else 0, data[at + record.size : end], count)
         at = end
+
+
+def _record_of(path: Path) -> struct.Struct:
+    return RECORD if path.suffix == SUFFIX else FORMER_RECORD
+
+
+def _spool_files(directory: Path) -> list[Path]:
+    return sorted([*directory.glob("*" + SUFFIX), *directory.glob("*" + FORMER_SUFFIX)])
 
 
 class SpoolFile:
@@ -88,6 +99,7 @@ class SpoolFile:
     def __init__(self, path: Path, fd: int) -> None:
         self.path = path
         self.fd = fd
+        self.record = _record_of(path)
         self.end = os.fstat(fd).st_size
         if self.end < HEADER.size:
             os.pwrite(fd, HEADER.pack(HEADER.size), 0)
@@ -97,7 +109,7 @@ class SpoolFile:
     @classmethod
     def create(cls, directory: Path) -> SpoolFile:
         directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}.spool"
+        path = directory / f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}{SUFFIX}"
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return cls(path, fd)
@@ -124,15 +136,17 @@ class SpoolFile:
         os.pwrite(self.fd, record, self.end)
         self.end += len(record)
 
-    def unshipped(self, end: int) -> list[tuple[int, bytes, int]]:
+    def unshipped(self, end: int) -> list[tuple[int, stream.Part]]:
         """The complete records from the shipped mark up to `end` (at most `SHIPMENT_BYTES` of
         them, or the first one), with their end offsets."""
         length = end - self.shipped
         if length > SHIPMENT_BYTES:
-            first = RECORD.size + RECORD.unpack(os.pread(self.fd, RECORD.size, self.shipped))[0]
+            first = (
+                self.record.size + self.record.unpack(os.pread(self.fd, self.record.size, self.shipped))[0]
+            )
             length = max(SHIPMENT_BYTES, first)
         data = os.pread(self.fd, length, self.shipped)
-        return [(self.shipped + at, batch, count) for at, batch, count in records(data)]
+        return [(self.shipped + at, part) for at, part in records(data, self.record)]
 
     def mark_shipped(self, offset: int) -> None:
         os.pwrite(self.fd, HEADER.pack(offset), 0)
@@ -175,9 +189,10 @@ class Spool:
     # The request's side: never waits on Redis.
 
     def admit(
-        self, body: bytes, count: int, shop_id: int, admission: stream.Admission
+        self, batch_parts: list[stream.Part], shop_id: int, admission: stream.Admission
     ) -> tuple[int, list[str]]:
-        """Count the request against its limits and spool the batch if allowed; like `stream.admit`."""
+        """Count the request against its limits and spool the batch (its `stream.parts`) if
+        allowed; like `stream.admit`."""
         if self.failure is not None:
             raise redis.ConnectionError(self.failure)
         with self._lock:
@@ -187,7 +202,9 @@ class Spool:
                 return stream.IP_LIMITED, []
             if shop_count > admission.per_shop:
                 return stream.SHOP_LIMITED, []
-            self.file.append(RECORD.pack(len(body), count) + body)
+            self.file.append(
+                b"".join(RECORD.pack(len(body), count, number) + body for number, body, count in batch_parts)
+            )
             self._reply_shops[shop_id] = time.monotonic()
             waiting = self._replies.get(shop_id) or set()
             found = [visitor for visitor in admission.visitors if visitor in waiting]
@@ -243,7 +260,7 @@ class Spool:
             batches = self.file.unshipped(end)
             totals, members = stream.ship(
                 self.client,
-                [(batch, count) for _, batch, count in batches],
+                [part for _, part in batches],
                 counted=counted,
                 counted_ttl=LIMIT_TTL_S,
                 answered=replied,
@@ -276,7 +293,7 @@ class Spool:
 
     def _adopt_orphans(self) -> int:
         shipped = 0
-        for path in sorted(self.directory.glob("*.spool")):
+        for path in _spool_files(self.directory):
             if path == self.file.path:
                 continue
             orphan = SpoolFile.adopt(path)
@@ -285,7 +302,7 @@ class Spool:
             try:
                 found = 0
                 while batches := orphan.unshipped(orphan.end):
-                    stream.ship(self.client, [(batch, count) for _, batch, count in batches])
+                    stream.ship(self.client, [part for _, part in batches])
                     orphan.mark_shipped(batches[-1][0])
                     found += len(batches)
             except BaseException:
@@ -332,7 +349,7 @@ def for_process(base: str, redis_url: str, client: redis.Redis) -> Spool:
 def unshipped_events(base: str, redis_url: str) -> int:
     """Events spooled by any collector on this machine and not yet on the stream (for /healthz)."""
     total = 0
-    for path in directory_for(base, redis_url).glob("*.spool"):
+    for path in _spool_files(directory_for(base, redis_url)):
         try:
             fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
@@ -342,7 +359,7 @@ def unshipped_events(base: str, redis_url: str) -> int:
             if len(header) == HEADER.size:
                 shipped = HEADER.unpack(header)[0]
                 data = os.pread(fd, max(os.fstat(fd).st_size - shipped, 0), shipped)
-                total += sum(count for _, _, count in records(data))
+                total += sum(part.events for _, part in records(data, _record_of(path)))
         finally:
             os.close(fd)
     return total

@@ -1,14 +1,16 @@
 """The writer process: reads the ingest stream in a consumer group and stores batches.
 
 Loop: first this consumer's own unacknowledged entries (left by a crash of this same consumer
-name), then entries abandoned by dead writers (XAUTOCLAIM), then new ones. A read of up to
-`READ_COUNT` entries is stored in one transaction and acknowledged only after the commit; a
-crash between commit and acknowledgement re-reads entries whose events are already stored,
-which the idempotent insert turns into no-ops.
+name), then entries abandoned by dead writers (XAUTOCLAIM), then new ones. A read is stored in
+one transaction and acknowledged only after the commit; a crash between commit and
+acknowledgement re-reads entries whose events are already stored, which the idempotent insert
+turns into no-ops.
 
 Big reads make the writer fast (a transaction costs mostly per statement and per visitor, not per
 event): a writer starts with reads of `FIRST_READ` entries, so its first commit comes quickly,
-and doubles them up to `READ_COUNT` while the stream has a backlog (reads come back full).
+and doubles them while the stream has a backlog (reads come back full), up to about
+`READ_EVENTS` events (an entry holds a tracker's batch, or the part of one in a partition: sizes
+vary) and at most `READ_COUNT` entries.
 
 When a read fails to store, it is split in halves and each half retried: an entry that fails on
 its own is a poison batch, moved to `dead_letters` and acknowledged, so it never blocks the
@@ -23,6 +25,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import redis
@@ -37,8 +40,9 @@ from shopify_app.core.hooks import run_hooks
 
 log = logging.getLogger(__name__)
 
-FIRST_READ = 100  # entries (tracker batches) in a new writer's first transaction
-READ_COUNT = 2000  # and at most, once the reads have grown with a backlog
+FIRST_READ = 100  # entries in a new writer's first transaction
+READ_EVENTS = 20_000  # events in a transaction, about, once the reads have grown with a backlog
+READ_COUNT = 20_000  # entries in a transaction at most
 BLOCK_MS = 1000
 CLAIM_EVERY_S = 1.0
 RETRY_PAUSE_S = 2.0
@@ -61,18 +65,18 @@ def announce(result: StoreResult) -> None:
 
 
 def _dead_letter(entry: stream.Entry, error: BaseException) -> None:
-    entry_id, batch, _ = entry
     db.session.rollback()
+    batch = entry.batch
     db.session.add(
         DeadLetter(
             shop_domain=str(batch.get("shop_domain") or batch.get("shop_id")),
-            stream_id=entry_id,
+            stream_id=entry.id,
             payload=json.dumps(batch),
             error=f"{type(error).__name__}: {error}"[:4000],
         )
     )
     db.session.commit()
-    log.error("moved poison batch %s aside: %s", entry_id, error)
+    log.error("moved poison batch %s aside: %s", entry.id, error)
 
 
 def store_entries(client: redis.Redis, entries: list[stream.Entry]) -> int:
@@ -80,7 +84,7 @@ def store_entries(client: redis.Redis, entries: list[stream.Entry]) -> int:
     if not entries:
         return 0
     try:
-        result = store_batches(batch for _, batch, _ in entries)
+        result = store_batches(entry.batch for entry in entries)
     except Exception as exc:
         if _unavailable(exc):
             raise
@@ -96,55 +100,91 @@ def store_entries(client: redis.Redis, entries: list[stream.Entry]) -> int:
 
 
 def run_once(
-    client: redis.Redis, consumer: str, *, pending: bool, block_ms: int = BLOCK_MS, count: int = READ_COUNT
-) -> int:
-    """One read-store-acknowledge round of up to `count` entries; the number of entries handled."""
-    entries = stream.read(client, consumer, count=count, block_ms=block_ms, pending=pending)
+    client: redis.Redis,
+    consumer: str,
+    partitions: Sequence[int],
+    *,
+    pending: bool,
+    block_ms: int = BLOCK_MS,
+    count: int = READ_COUNT,
+) -> list[stream.Entry]:
+    """One read-store-acknowledge round of up to `count` entries from `partitions`; the entries
+    handled."""
+    per_partition = -(-count // max(len(partitions), 1))
+    entries = stream.read(
+        client, consumer, partitions, count=per_partition, block_ms=block_ms, pending=pending
+    )
     store_entries(client, entries)
-    return len(entries)
+    return entries
+
+
+def next_read_count(count: int, entries: list[stream.Entry]) -> int:
+    """How many entries to read next, after a read of at most `count` gave `entries`: twice as
+    many while reads come back full, up to about `READ_EVENTS` events."""
+    if len(entries) < count:
+        return count
+    per_entry = max(sum(entry.events for entry in entries) / len(entries), 1.0)
+    return max(count, min(count * 2, int(READ_EVENTS / per_entry), READ_COUNT))
 
 
 def run(app: Flask, *, stop_after_idle: float | None = None) -> None:
-    """The writer loop (until killed, or idle for `stop_after_idle` seconds in tests and imports)."""
+    """The writer loop (until killed, or idle for `stop_after_idle` seconds in tests and imports).
+
+    New entries come from this writer's share of the stream's partitions (`stream.Assignment`);
+    its own unacknowledged entries and dead writers' from all of them."""
     consumer = consumer_name()
     with app.app_context():
         client = get_redis()
         if client is None:
             raise RuntimeError("the writer needs REDIS_URL: without Redis events are written in process")
         stream.ensure_group(client)
-        log.info("writer %s reading %s", consumer, stream.STREAM)
-        last_claim = 0.0
-        claim_idle_ms = int(app.config.get("WRITER_CLAIM_IDLE_SECONDS", 30)) * 1000
-        idle_since = time.monotonic()
-        read_count = FIRST_READ
-        while True:
-            try:
-                handled = run_once(client, consumer, pending=True)
-                if time.monotonic() - last_claim > CLAIM_EVERY_S:
-                    last_claim = time.monotonic()
-                    store_entries(
-                        client,
-                        stream.claim_abandoned(client, consumer, idle_ms=claim_idle_ms, count=READ_COUNT),
-                    )
-                fresh = run_once(client, consumer, pending=False, count=read_count)
-                if fresh == read_count:
-                    read_count = min(read_count * 2, READ_COUNT)
-                handled += fresh
-                if handled:
-                    idle_since = time.monotonic()
-                    stream.trim_stored(client)
-                elif stop_after_idle is not None and time.monotonic() - idle_since > stop_after_idle:
-                    return
-            except Exception as exc:
-                db.session.rollback()
-                db.session.remove()
-                if not _unavailable(exc) and not isinstance(exc, redis.ConnectionError):
-                    log.exception("writer round failed; retrying")
-                else:
-                    log.warning("writer waiting for the database or Redis: %s", str(exc).splitlines()[0])
-                time.sleep(RETRY_PAUSE_S)
-            finally:
-                db.session.remove()
+        assignment = stream.Assignment(client, consumer)
+        log.info("writer %s reading partitions %s", consumer, assignment.partitions)
+        try:
+            _loop(app, client, consumer, assignment, stop_after_idle)
+        finally:
+            assignment.close()
+
+
+def _loop(
+    app: Flask,
+    client: redis.Redis,
+    consumer: str,
+    assignment: stream.Assignment,
+    stop_after_idle: float | None,
+) -> None:
+    every = range(stream.PARTITIONS)
+    last_claim = 0.0
+    claim_idle_ms = int(app.config.get("WRITER_CLAIM_IDLE_SECONDS", 30)) * 1000
+    idle_since = time.monotonic()
+    read_count = FIRST_READ
+    while True:
+        try:
+            handled = len(run_once(client, consumer, every, pending=True))
+            if time.monotonic() - last_claim > CLAIM_EVERY_S:
+                last_claim = time.monotonic()
+                store_entries(
+                    client, stream.claim_abandoned(client, consumer, idle_ms=claim_idle_ms, count=FIRST_READ)
+                )
+            owned = assignment.partitions
+            fresh = run_once(client, consumer, owned, pending=False, count=read_count)
+            read_count = next_read_count(read_count, fresh)
+            handled += len(fresh)
+            if handled:
+                idle_since = time.monotonic()
+                stream.trim_stored(client, owned)
+            elif stop_after_idle is not None and time.monotonic() - idle_since > stop_after_idle:
+                return
+        except Exception as exc:
+            db.session.rollback()
+            db.session.remove()
+            if not _unavailable(exc) and not isinstance(exc, redis.ConnectionError):
+                log.exception("writer round failed; retrying")
+            else:
+                log.warning("writer waiting for the database or Redis: %s", str(exc).splitlines()[0])
+            time.sleep(RETRY_PAUSE_S)
+        finally:
+            db.session.remove()
 
 
 def writer_process(app: Flask) -> Any:

@@ -320,13 +320,16 @@ def _visitor_rows(
         rows = list(db.session.execute(query))
     else:
         rows = []
-        suffix = " ORDER BY visitor_key FOR UPDATE" if lock else ""
+        where = " FROM visitors WHERE shop_id = %s AND visitor_key IN %s"
         for start in range(0, len(keys), IN_LIST_MAX):
             chunk = tuple(keys[start : start + IN_LIST_MAX])
+            if lock:
+                # The lock is taken by a read the unique index covers: a locking read that also
+                # needs the table's row locks the index entry after each key asked for as well,
+                # i.e. another writer's visitor. Holding the locks, the plain read is current.
+                select_rows("SELECT id" + where + " ORDER BY visitor_key FOR UPDATE", (shop_id, chunk))
             rows += select_rows(
-                "SELECT id, visitor_key, customer_id, last_visit_day, cohort_day FROM visitors"
-                " WHERE shop_id = %s AND visitor_key IN %s" + suffix,
-                (shop_id, chunk),
+                "SELECT id, visitor_key, customer_id, last_visit_day, cohort_day" + where, (shop_id, chunk)
             )
     found: dict[str, tuple[int, int | None]] = {}
     for visitor_id, key, customer, last_visit_day, cohort_day in rows:
@@ -443,7 +446,10 @@ def _recent_sessions(
     """The visitors' stored sessions overlapping [earliest, latest], by visitor row id.
 
     On MariaDB a locking read: it sees the latest committed rows whatever the isolation level
-    (the visitors are locked, so nobody else is writing these sessions)."""
+    (the visitors are locked, so no other writer is writing these sessions; the lock keeps other
+    changes, such as a customer linked by an order, from being overwritten). The rows are locked
+    by primary key, found first by a plain read of the index: a locking read through the index
+    would also lock the entry after each visitor's, i.e. another writer's visitor's session."""
     by_visitor: defaultdict[int, list[SessionState]] = defaultdict(list)
     if not visitor_ids:
         return by_visitor
@@ -457,13 +463,19 @@ def _recent_sessions(
         )
         rows: list[tuple[Any, ...]] = [tuple(row) for row in db.session.execute(query)]
     else:
+        session_ids = []
+        for start in range(0, len(visitor_ids), IN_LIST_MAX):
+            session_ids += select_rows(
+                "SELECT id FROM sessions WHERE shop_id = %s AND visitor_id IN %s AND last_event_at >= %s",
+                (shop_id, tuple(visitor_ids[start : start + IN_LIST_MAX]), earliest),
+            )
+        session_ids.sort()
         rows = []
         names = ", ".join(STATE_COLUMNS)
-        for start in range(0, len(visitor_ids), IN_LIST_MAX):
+        for start in range(0, len(session_ids), IN_LIST_MAX):
             rows += select_rows(
-                f"SELECT {names} FROM sessions WHERE shop_id = %s AND visitor_id IN %s"
-                " AND last_event_at >= %s AND started_at <= %s FOR UPDATE",
-                (shop_id, tuple(visitor_ids[start : start + IN_LIST_MAX]), earliest, latest),
+                f"SELECT {names} FROM sessions FORCE INDEX (PRIMARY) WHERE id IN %s AND started_at <= %s FOR UPDATE",
+                (tuple(row[0] for row in session_ids[start : start + IN_LIST_MAX]), latest),
             )
     for row in rows:
         values = dict(zip(STATE_COLUMNS, row, strict=True))

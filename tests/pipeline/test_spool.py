@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _stream_event_ids(client: redis_lib.Redis) -> list[str]:
-    entries: list[Any] = client.xrange(stream.STREAM)  # type: ignore[assignment]
+    """The ids of the events on the stream, partition by partition."""
+    entries: list[Any] = [entry for key in stream.STREAMS for entry in client.xrange(key)]  # type: ignore[union-attr]
     return [event["id"] for _, fields in entries for event in orjson.loads(fields[b"b"])["events"]]
 
 
@@ -68,7 +69,7 @@ def test_spooled_batches_reach_the_stream_in_order_and_the_backlog_counts_them(
 ) -> None:
     app = _spool_app(make_app, redis_url, tmp_path, INGEST_PER_IP_PER_MINUTE="1000")
     client = app.test_client()
-    sent = [tracker_batch(shop_domain, 4, visitor=f"v-{n}") for n in range(5)]
+    sent = [tracker_batch(shop_domain, 4) for _ in range(5)]  # one visitor's: one partition, in order
     for batch in sent:
         response = client.post("/events/", json=batch, headers={"User-Agent": BROWSER})
         assert response.status_code == 202
@@ -86,7 +87,7 @@ def test_healthz_counts_batches_still_in_the_spool(
     directory = spool.directory_for(str(tmp_path), redis_url)
     stuck = spool.SpoolFile.create(directory)  # a live process's file not shipped yet
     body = orjson.dumps({"events": [{"id": "a"}, {"id": "b"}, {"id": "c"}]})
-    stuck.append(spool.RECORD.pack(len(body), 3) + body)
+    stuck.append(spool.RECORD.pack(len(body), 3, 0) + body)
     assert spool.unshipped_events(str(tmp_path), redis_url) == 3
     app = _spool_app(make_app, redis_url, tmp_path)
     assert app.test_client().get("/healthz").get_json()["pending_events"] == 3
@@ -101,7 +102,7 @@ base, url, dead_url = sys.argv[1:4]
 collector = spool.Spool(spool.directory_for(base, url), redis.Redis.from_url(dead_url, socket_connect_timeout=0.2))
 for number in range(5):
     body = orjson.dumps({"shop_id": 1, "events": [{"id": f"killed-{number}-{i}"} for i in range(3)]})
-    verdict, _ = collector.admit(body, 3, 1, stream.Admission("ip", "shop", 100, 100, []))
+    verdict, _ = collector.admit([stream.Part(0, body, 3)], 1, stream.Admission("ip", "shop", 100, 100, []))
     assert verdict == 1
 print("spooled", flush=True)
 time.sleep(600)
@@ -136,7 +137,7 @@ def test_a_killed_collectors_spool_is_shipped_by_the_next_collector(
             child.stdout.close()
     assert _stream_event_ids(redis) == [f"killed-{n}-{i}" for n in range(5) for i in range(3)]
     assert stream.backlog(redis) == 15
-    assert list(spool.directory_for(str(tmp_path), redis_url).glob("*.spool")) == []
+    assert list(spool.directory_for(str(tmp_path), redis_url).glob("*.spool*")) == []
 
 
 @pytest.fixture
@@ -285,7 +286,7 @@ def _spool_numbered(collector: spool.Spool, prefix: str, batches: int) -> list[s
     for number in range(batches):
         events = [{"id": f"{prefix}-{number}-{i}"} for i in range(2)]
         body = orjson.dumps({"events": events})
-        verdict, _ = collector.admit(body, 2, 1, stream.Admission("ip", "s", 99, 99, []))
+        verdict, _ = collector.admit([stream.Part(0, body, 2)], 1, stream.Admission("ip", "s", 99, 99, []))
         assert verdict == 1
         ids += [event["id"] for event in events]
     return ids
@@ -315,7 +316,7 @@ def test_a_backlog_longer_than_a_shipment_ships_in_several(
     shipments: list[int] = []
     ship = stream.ship
 
-    def counted(client: Any, batches: list[tuple[bytes, int]], **rest: Any) -> Any:
+    def counted(client: Any, batches: list[stream.Part], **rest: Any) -> Any:
         if batches:
             shipments.append(len(batches))
         return ship(client, batches, **rest)
@@ -333,6 +334,25 @@ def test_a_backlog_longer_than_a_shipment_ships_in_several(
 
 
 def test_a_torn_last_record_is_left_for_later() -> None:
-    whole = spool.RECORD.pack(3, 1) + b"abc"
-    torn = spool.RECORD.pack(10, 1) + b"abcd"
-    assert [(batch, count) for _, batch, count in spool.records(whole + torn)] == [(b"abc", 1)]
+    whole = spool.RECORD.pack(3, 1, 5) + b"abc"
+    torn = spool.RECORD.pack(10, 1, 5) + b"abcd"
+    assert [part for _, part in spool.records(whole + torn)] == [stream.Part(5, b"abc", 1)]
+
+
+def test_a_spool_file_from_before_partitions_is_shipped_to_the_first(redis_url: str, tmp_path: Path) -> None:
+    directory = spool.directory_for(str(tmp_path), redis_url)
+    directory.mkdir(parents=True)
+    body = orjson.dumps({"events": [{"id": "old-1"}, {"id": "old-2"}]})
+    former = spool.HEADER.pack(spool.HEADER.size) + spool.FORMER_RECORD.pack(len(body), 2) + body
+    (directory / "gone-1-abc.spool").write_bytes(former)  # left by a collector of the version before
+    redis = redis_lib.Redis.from_url(redis_url)
+    assert spool.unshipped_events(str(tmp_path), redis_url) == 2
+    collector = spool.Spool(directory, redis)
+    try:
+        assert collector.adopt_orphans() == 1
+    finally:
+        collector.close()
+    assert _stream_event_ids(redis) == ["old-1", "old-2"]
+    assert redis.xlen(stream.STREAMS[0]) == 1
+    assert stream.backlog(redis) == 2
+    assert not (directory / "gone-1-abc.spool").exists()

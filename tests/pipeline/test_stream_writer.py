@@ -6,8 +6,10 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import redis as redis_lib
@@ -16,6 +18,8 @@ from sqlalchemy import func, select
 
 from analytics.ingest import stream
 from analytics.models import DeadLetter, Event
+from analytics.rollup_facts import nonzero
+from analytics.rollup_rebuild import rebuild_day_rollups, stored_day_rollups
 from shopify_app.core.extensions import db
 from shopify_app.core.models import Shop
 from tests.pipeline.test_counts import BROWSER
@@ -121,7 +125,12 @@ def test_a_poison_batch_is_moved_aside_without_blocking_the_rest(
     good = tracker_batch(shop_domain, 5)
     assert client.post("/events/", json=good, headers={"User-Agent": BROWSER}).status_code == 202
     shop_id = db.session.execute(select(Shop.id).where(Shop.domain == shop_domain)).scalar_one()
-    poison = {"shop_id": shop_id, "received_at": 0, "device": None, "events": [{"id": "x"}]}
+    poison = {
+        "shop_id": shop_id,
+        "received_at": 0,
+        "device": None,
+        "events": [{"id": "x", "visitor_id": "v-3"}],
+    }
     stream.append(raw, poison)
     assert (
         client.post(
@@ -133,7 +142,7 @@ def test_a_poison_batch_is_moved_aside_without_blocking_the_rest(
         wait_until(lambda: _stored() == 10, message="the good batches stored")
         wait_until(lambda: client.get("/healthz").get_json()["dead_letters"] == 1, message="one dead letter")
     letter = db.session.execute(select(DeadLetter)).scalar_one()
-    assert json.loads(letter.payload)["events"] == [{"id": "x"}]
+    assert json.loads(letter.payload)["events"] == [{"id": "x", "visitor_id": "v-3"}]
     assert client.get("/healthz").get_json()["pending_events"] == 0
 
 
@@ -167,3 +176,71 @@ def test_rate_limits_answer_429_and_queue_nothing_more(
     wait_until(lambda: stream.backlog(redis) == 8, timeout=5, message="only the admitted batches queued")
     [ip_key] = redis.keys("cs:rl:ip:*")
     wait_until(lambda: int(redis.get(ip_key) or 0) == 3, timeout=5, message="every request counted in Redis")
+
+
+def test_a_batchs_events_go_to_their_visitors_partitions_and_the_backlog_counts_all(
+    redis_app: Flask, shop_domain: str, redis_url: str
+) -> None:
+    client = redis_app.test_client()
+    raw = redis_lib.Redis.from_url(redis_url)
+    visitors = [f"v-{number}" for number in range(12)]
+    assert len({stream.partition_of(visitor) for visitor in visitors}) > 1
+    batch = tracker_batch(shop_domain, 12)
+    for event, visitor in zip(batch["events"], visitors, strict=True):
+        event["visitor_id"] = visitor
+    assert client.post("/events/", json=batch, headers={"User-Agent": BROWSER}).status_code == 202
+    found = {}
+    for number, key in enumerate(stream.STREAMS):
+        entries: list[Any] = raw.xrange(key)  # type: ignore[assignment]
+        for _, fields in entries:
+            for event in json.loads(fields[b"b"])["events"]:
+                found[event["visitor_id"]] = number
+    assert found == {visitor: stream.partition_of(visitor) for visitor in visitors}
+    assert client.get("/healthz").get_json()["pending_events"] == 12
+
+
+def test_live_writers_share_the_partitions_and_a_silent_one_is_dropped(redis_url: str) -> None:
+    raw = redis_lib.Redis.from_url(redis_url)
+    raw.delete(stream.WRITERS)
+    first = stream.Assignment(raw, "writer-a", beat_s=0.1, ttl_s=1.0)
+    second = stream.Assignment(raw, "writer-b", beat_s=0.1, ttl_s=1.0)
+    try:
+        wait_until(lambda: len(first.partitions) < stream.PARTITIONS, timeout=5, message="the first shares")
+        assert sorted(first.partitions + second.partitions) == list(range(stream.PARTITIONS))
+        second.close()  # a writer that stops leaves its partitions at once
+        wait_until(
+            lambda: first.partitions == list(range(stream.PARTITIONS)), timeout=5, message="all to one"
+        )
+        raw.zadd(stream.WRITERS, {"writer-killed": time.time()})  # beats once, then never again
+        assert len(first.beat()) < stream.PARTITIONS
+        wait_until(
+            lambda: first.partitions == list(range(stream.PARTITIONS)),
+            timeout=5,
+            message="the silent one dropped",
+        )
+    finally:
+        first.close()
+        second.close()
+
+
+def test_two_writers_at_once_store_every_event_once_and_rollups_equal_a_rebuild(
+    redis_app: Flask, shop_domain: str, test_database: TestDatabase, redis_url: str
+) -> None:
+    client = redis_app.test_client()
+    total = 0
+    for number in range(300):  # each batch from five visitors of forty, so from several partitions
+        batch = tracker_batch(shop_domain, 10)
+        for i, event in enumerate(batch["events"]):
+            event["visitor_id"] = f"v-{(number * 5 + i // 2) % 40}"
+            event["ts"] += number * 1000
+        assert client.post("/events/", json=batch, headers={"User-Agent": BROWSER}).status_code == 202
+        total += 10
+    with _writer(test_database, redis_url), _writer(test_database, redis_url):
+        wait_until(lambda: _stored() == total, timeout=60, message="every event stored")
+    assert db.session.execute(select(func.count(func.distinct(Event.event_id)))).scalar() == total
+    shop = db.session.execute(select(Shop).where(Shop.domain == shop_domain)).scalar_one()
+    day = datetime.now(ZoneInfo(shop.timezone or "UTC")).date()
+    rebuilt = nonzero(rebuild_day_rollups(shop, day))
+    assert rebuilt["sessions"], "the day has sessions"
+    assert nonzero(stored_day_rollups(shop, day)) == rebuilt
+    assert client.get("/healthz").get_json()["pending_events"] == 0
