@@ -20,6 +20,7 @@ from analytics.experiments import HOLDOUT
 from analytics.models import Event, Experiment, ExperimentAssignment, Order
 from ml.stats import ArmOutcome, compare
 from shopify_app.core.extensions import db
+from shopify_app.core.in_lists import chunks
 
 
 @dataclass
@@ -32,8 +33,7 @@ class VisitorOutcome:
 def _purchases(experiment: Experiment, visitor_ids: list[int]) -> dict[int, list[tuple[datetime, float]]]:
     orders: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
     tracked: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
-    for chunk_start in range(0, len(visitor_ids), 1000):
-        chunk = visitor_ids[chunk_start : chunk_start + 1000]
+    for chunk in chunks(visitor_ids):
         for order_visitor, at, total in db.session.execute(
             select(Order.visitor_id, Order.processed_at, Order.total_price).where(
                 Order.shop_id == experiment.shop_id,

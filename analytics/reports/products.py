@@ -18,6 +18,7 @@ from analytics.models import DailyProductMetric, DailyProductViewers
 from analytics.reports.period import Period, ratio
 from analytics.reports.product_ranking import active_products, rank_products
 from analytics.reports.sql import as_float, as_int, reader
+from shopify_app.core.in_lists import chunks
 from shopify_app.core.models import Product
 
 SORTS = ("views", "unique_visitors", "carts", "purchases", "revenue", "view_to_cart", "cart_to_purchase")
@@ -116,8 +117,7 @@ def _add_unique_visitors(shop_id: int, period: Period, rows: list[dict[str, Any]
     viewers = DailyProductViewers
     ids = [row["product_id"] for row in rows]
     counts: dict[int, int] = {}
-    for chunk_start in range(0, len(ids), 1000):
-        chunk = ids[chunk_start : chunk_start + 1000]
+    for chunk in chunks(ids):
         query = (
             select(viewers.product_id, func.sum(viewers.visitors))
             .where(

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from analytics.models import DailyProductMetric, MonthlyProductMetric
-from analytics.writer.sql import IN_LIST_MAX, upsert
+from analytics.writer.sql import upsert
 from shopify_app.core.extensions import db
+from shopify_app.core.in_lists import chunks
 
 METRICS = ("views", "carts", "purchases", "revenue")
 
@@ -58,8 +59,7 @@ def refresh_product_months(shop_id: int, day: date, product_ids: set[int]) -> No
     after = (month + timedelta(days=32)).replace(day=1)
     days = [month + timedelta(days=n) for n in range((after - month).days)]
     ids = sorted(product_ids)
-    for start in range(0, len(ids), IN_LIST_MAX):
-        chunk = ids[start : start + IN_LIST_MAX]
+    for chunk in chunks(ids):
         db.session.execute(
             delete(MonthlyProductMetric).where(
                 MonthlyProductMetric.shop_id == shop_id,

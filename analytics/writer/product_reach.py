@@ -33,8 +33,9 @@ from analytics.models import NEVER, MonthlyProductMetric
 from analytics.reach_models import DailyProductReach, ProductActivity
 from analytics.rollup_facts import reach
 from analytics.writer.product_months import month_of
-from analytics.writer.sql import IN_LIST_MAX, upsert
+from analytics.writer.sql import upsert
 from shopify_app.core.extensions import db
+from shopify_app.core.in_lists import chunks
 
 NO_DAY = date(9999, 12, 31)  # a locked row inserted just now: no activity stored yet
 REMEMBER_SECONDS = 600.0
@@ -149,8 +150,7 @@ def _lock_spans(shop_id: int, product_ids: list[int]) -> dict[int, tuple[date, d
     )
     activity = ProductActivity
     spans: dict[int, tuple[date, date]] = {}
-    for start in range(0, len(product_ids), IN_LIST_MAX):
-        chunk = product_ids[start : start + IN_LIST_MAX]
+    for chunk in chunks(product_ids):
         for product_id, first, last in db.session.execute(
             select(activity.product_id, activity.first_day, activity.last_day).where(
                 activity.shop_id == shop_id, activity.product_id.in_(chunk)
@@ -191,8 +191,7 @@ def _stored_days(
     stored: dict[int, set[date]] = defaultdict(set)
     ordered = sorted(keys)
     table = MonthlyProductMetric
-    for start in range(0, len(ordered), IN_LIST_MAX):
-        chunk = ordered[start : start + IN_LIST_MAX]
+    for chunk in chunks(ordered):
         for month, product_id, mask in db.session.execute(
             select(table.month, table.product_id, table.active_days).where(
                 table.shop_id == shop_id, tuple_(table.month, table.product_id).in_(chunk)

@@ -59,8 +59,9 @@ from analytics.rollup_facts import (
     page_views,
 )
 from analytics.writer.sessions import SessionState
-from analytics.writer.sql import IN_LIST_MAX, dialect_name, select_rows, upsert
+from analytics.writer.sql import dialect_name, select_rows, upsert
 from shopify_app.core.extensions import db
+from shopify_app.core.in_lists import chunks
 
 SessionEvent = tuple[str, datetime, str | None]
 
@@ -311,8 +312,7 @@ def _last_viewed(shop_id: int, pairs: list[tuple[int, int]]) -> dict[tuple[int, 
     """(visitor id, product id) -> when the visitor last viewed the product, for those stored."""
     found: dict[tuple[int, int], datetime] = {}
     table = ViewedProduct.__table__
-    for start in range(0, len(pairs), IN_LIST_MAX):
-        chunk = pairs[start : start + IN_LIST_MAX]
+    for chunk in chunks(pairs):
         if dialect_name() == "sqlite":
             rows: list[Any] = db_rows(
                 select(table.c.visitor_id, table.c.product_id, table.c.last_viewed_at).where(

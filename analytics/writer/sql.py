@@ -25,10 +25,6 @@ from shopify_app.core.extensions import db
 
 Merge = Literal["add", "max", "min", "or", "set", "append"]
 STATEMENT_BYTES = 1_000_000  # well under MariaDB's default max_allowed_packet (16 MB)
-# Values per `IN (...)` list in the writer's reads. MariaDB turns a list of 1,000 values or more
-# (`in_predicate_conversion_threshold`) into a join that reads every row of the shop in the index,
-# and a locking read then waits on every row another writer holds, not only on the ones asked for.
-IN_LIST_MAX = 500
 _MYSQL_MERGE = {
     "add": "`{0}` = `{0}` + VALUES(`{0}`)",
     "max": "`{0}` = GREATEST(`{0}`, VALUES(`{0}`))",

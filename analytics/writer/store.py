@@ -38,6 +38,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -56,7 +57,6 @@ from analytics.writer.rollups import (
 )
 from analytics.writer.sessions import PAGE_TYPES, SessionState, extend, open_session, pick_session
 from analytics.writer.sql import (
-    IN_LIST_MAX,
     dialect_name,
     insert_ignore,
     insert_rendered,
@@ -67,6 +67,7 @@ from analytics.writer.sql import (
 )
 from analytics.writer.timelines import add_visitor_timelines
 from shopify_app.core.extensions import db
+from shopify_app.core.in_lists import chunks
 from shopify_app.core.models import Shop
 
 log = logging.getLogger(__name__)
@@ -226,8 +227,7 @@ def _stored_event_ids(shop_id: int, event_ids: list[str]) -> set[str]:
         query = select(Event.event_id).where(Event.shop_id == shop_id, Event.event_id.in_(event_ids))
         return set(db.session.execute(query).scalars())
     found: set[str] = set()
-    for start in range(0, len(event_ids), IN_LIST_MAX):
-        chunk = tuple(event_ids[start : start + IN_LIST_MAX])
+    for chunk in map(tuple, chunks(event_ids)):
         rows = select_rows(
             "SELECT event_id FROM events WHERE shop_id = %s AND event_id IN %s", (shop_id, chunk)
         )
@@ -321,8 +321,7 @@ def _visitor_rows(
     else:
         rows = []
         where = " FROM visitors WHERE shop_id = %s AND visitor_key IN %s"
-        for start in range(0, len(keys), IN_LIST_MAX):
-            chunk = tuple(keys[start : start + IN_LIST_MAX])
+        for chunk in map(tuple, chunks(keys)):
             if lock:
                 # The lock is taken by a read the unique index covers: a locking read that also
                 # needs the table's row locks the index entry after each key asked for as well,
@@ -463,19 +462,22 @@ def _recent_sessions(
         )
         rows: list[tuple[Any, ...]] = [tuple(row) for row in db.session.execute(query)]
     else:
-        session_ids = []
-        for start in range(0, len(visitor_ids), IN_LIST_MAX):
-            session_ids += select_rows(
-                "SELECT id FROM sessions WHERE shop_id = %s AND visitor_id IN %s AND last_event_at >= %s",
-                (shop_id, tuple(visitor_ids[start : start + IN_LIST_MAX]), earliest),
+        session_ids: list[int] = []
+        for chunk in chunks(visitor_ids):
+            session_ids += (
+                row[0]
+                for row in select_rows(
+                    "SELECT id FROM sessions WHERE shop_id = %s AND visitor_id IN %s AND last_event_at >= %s",
+                    (shop_id, tuple(chunk), earliest),
+                )
             )
         session_ids.sort()
         rows = []
         names = ", ".join(STATE_COLUMNS)
-        for start in range(0, len(session_ids), IN_LIST_MAX):
+        for chunk in chunks(session_ids):
             rows += select_rows(
                 f"SELECT {names} FROM sessions FORCE INDEX (PRIMARY) WHERE id IN %s AND started_at <= %s FOR UPDATE",
-                (tuple(row[0] for row in session_ids[start : start + IN_LIST_MAX]), latest),
+                (tuple(chunk), latest),
             )
     for row in rows:
         values = dict(zip(STATE_COLUMNS, row, strict=True))
@@ -575,7 +577,7 @@ def _event_literals(event: dict[str, Any], quote: Callable[[str], str]) -> str:
             quote(event["type"]),
             "NULL" if product is None else str(int(product)),
             *["NULL" if (text := get(name)) is None else quote(text) for name in OPTIONAL_TEXT],
-            "NULL" if props is None else quote(json.dumps(props)),
+            "NULL" if props is None else quote(orjson.dumps(props).decode()),
             "'" + event["client_time"].isoformat(" ") + "'",
             "'" + event["when"].isoformat(" ") + "'",
             "'" + event["received_at"].isoformat(" ") + "'",
