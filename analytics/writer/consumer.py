@@ -167,6 +167,8 @@ def _loop(
                     client, stream.claim_abandoned(client, consumer, idle_ms=claim_idle_ms, count=FIRST_READ)
                 )
             owned = assignment.partitions
+            if not owned:  # more writers than partitions: this one stands by
+                time.sleep(BLOCK_MS / 1000)
             fresh = run_once(client, consumer, owned, pending=False, count=read_count)
             read_count = next_read_count(read_count, fresh)
             handled += len(fresh)

@@ -20,6 +20,7 @@ from analytics.ingest import stream
 from analytics.models import DeadLetter, Event
 from analytics.rollup_facts import nonzero
 from analytics.rollup_rebuild import rebuild_day_rollups, stored_day_rollups
+from analytics.writer import consumer
 from shopify_app.core.extensions import db
 from shopify_app.core.models import Shop
 from tests.pipeline.test_counts import BROWSER
@@ -244,3 +245,14 @@ def test_two_writers_at_once_store_every_event_once_and_rollups_equal_a_rebuild(
     assert rebuilt["sessions"], "the day has sessions"
     assert nonzero(stored_day_rollups(shop, day)) == rebuilt
     assert client.get("/healthz").get_json()["pending_events"] == 0
+
+
+def test_reads_grow_while_full_up_to_about_a_transactions_worth_of_events() -> None:
+    def entries(count: int, events: int) -> list[stream.Entry]:
+        return [stream.Entry(stream.STREAMS[0], f"{n}-0", {}, events) for n in range(count)]
+
+    assert consumer.next_read_count(100, entries(40, 10)) == 100, "a short read: the backlog is gone"
+    assert consumer.next_read_count(100, entries(100, 10)) == 200
+    assert consumer.next_read_count(1600, entries(1600, 10)) == 2000, "20,000 events of ten-event batches"
+    assert consumer.next_read_count(6400, entries(6400, 1)) == 12_800, "one-event entries: more of them"
+    assert consumer.next_read_count(400, entries(400, 100)) == 400, "never fewer than it read"
