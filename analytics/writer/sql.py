@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, Literal
 
 from pymysql.constants import SERVER_STATUS
@@ -96,7 +97,8 @@ def _write_rows(head: str, rows: Sequence[dict[str, Any]], columns: list[str], t
 
 def _rendered_rows(rows: Sequence[dict[str, Any]], columns: list[str]) -> list[str]:
     literals = _literals()
-    return ["(" + _rendered([row[name] for name in columns], literals) + ")" for row in rows]
+    values = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+    return ["(" + _rendered(values(row), literals) + ")" for row in rows]
 
 
 def _write_rendered(head: str, values: list[str], tail: str = "") -> list[Any]:
