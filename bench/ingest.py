@@ -191,9 +191,7 @@ def prefill(events: int) -> None:
                 for i in range(10)
             ],
         }  # fmt: skip
-        for part in stream.parts(batch):  # as the collector does: events to their visitors' partitions
-            pipe.xadd(stream.STREAMS[part.partition], {"b": part.body, "n": part.events})
-        pipe.incrby(stream.PENDING, 10)
+        stream.queue(pipe, batch)  # as the collector does: events to their visitors' partitions
         if number % 1000 == 999:
             pipe.execute()
     pipe.execute()

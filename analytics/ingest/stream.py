@@ -225,10 +225,15 @@ def ship(
 def append(client: redis.Redis, batch: dict[str, Any]) -> None:
     """Add a checked batch to the stream (its parts to their partitions)."""
     pipe = client.pipeline(transaction=True)
+    queue(pipe, batch)
+    pipe.execute()
+
+
+def queue(pipe: redis.client.Pipeline, batch: dict[str, Any]) -> None:
+    """`append`'s commands, added to a pipeline (to append many batches in one round trip)."""
     for part in parts(batch):
         pipe.xadd(STREAMS[part.partition], {"b": part.body, "n": part.events})
     pipe.incrby(PENDING, len(batch["events"]))
-    pipe.execute()
 
 
 def ensure_group(client: redis.Redis) -> None:
