@@ -18,7 +18,6 @@ import contextlib
 import hashlib
 import logging
 import threading
-import time
 import zlib
 from collections import defaultdict
 from collections.abc import Sequence
@@ -342,7 +341,8 @@ class Assignment:
 
     def beat(self) -> list[int]:
         """Say this writer is alive; its share of the partitions among the live writers."""
-        now = time.time()
+        seconds, micros = self.client.time()  # Redis's clock: writers' hosts may disagree
+        now = seconds + micros / 1e6
         pipe = self.client.pipeline(transaction=True)
         pipe.zadd(WRITERS, {self.consumer: now})
         pipe.zremrangebyscore(WRITERS, "-inf", now - self.ttl_s)
