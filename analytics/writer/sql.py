@@ -174,12 +174,14 @@ def upsert(
     if not rows:
         return
     if dialect_name() == "sqlite":
-        lite = sqlite.insert(table).values(list(rows))
+        # One statement run for every row (executemany): a multi-row VALUES would be compiled
+        # value by value, which cost SQLAlchemy more than SQLite took to store the rows.
+        lite = sqlite.insert(table)
         lite = lite.on_conflict_do_update(
             index_elements=list(keys),
             set_={name: _merged(table, name, how, lite.excluded[name]) for name, how in merge.items()},
         )
-        db.session.execute(lite)
+        db.session.execute(lite, list(rows))
         return
     columns = _columns(rows)
     updates = ", ".join(_MYSQL_MERGE[how].format(name) for name, how in merge.items())
