@@ -119,7 +119,7 @@ def test_the_collector_rides_out_a_database_outage_and_the_backlog_drains(
         db.session.commit()
         client = app.test_client()
         env = process_env(DATABASE_URL=mariadb.url, REDIS_URL=redis_url, WRITER_CLAIM_IDLE_SECONDS="1")
-        with clickstream("worker", "--without", "tasks", env=env, ready="started writer"):
+        with clickstream("worker", "--without", "tasks", env=env, ready="started writer") as writer:
             assert _post(client, "before") == 202
             wait_until(lambda: _count_events(mariadb) == 10, message="stored before the outage")
 
@@ -134,7 +134,13 @@ def test_the_collector_rides_out_a_database_outage_and_the_backlog_drains(
 
             mariadb.start()
             total = 10 + sent_during * 10
-            wait_until(lambda: _count_events(mariadb) == total, timeout=60, message="the backlog drained")
+            try:
+                wait_until(lambda: _count_events(mariadb) == total, timeout=60, message="the backlog drained")
+            except AssertionError:
+                stored = _count_events(mariadb)
+                raise AssertionError(
+                    f"{stored} of {total} stored; the writer said:\n{writer.output[-6000:]}"
+                ) from None
             wait_until(
                 lambda: client.get("/healthz").get_json()["pending_events"] == 0, message="no backlog left"
             )
