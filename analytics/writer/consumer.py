@@ -20,6 +20,7 @@ retries.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -178,15 +179,17 @@ def _loop(
             elif stop_after_idle is not None and time.monotonic() - idle_since > stop_after_idle:
                 return
         except Exception as exc:
-            db.session.rollback()
-            db.session.remove()
+            # Cleaning up after a database that went away can fail too; the writer must outlive it.
+            with contextlib.suppress(Exception):
+                db.session.rollback()
             if not _unavailable(exc) and not isinstance(exc, redis.ConnectionError):
                 log.exception("writer round failed; retrying")
             else:
                 log.warning("writer waiting for the database or Redis: %s", str(exc).splitlines()[0])
             time.sleep(RETRY_PAUSE_S)
         finally:
-            db.session.remove()
+            with contextlib.suppress(Exception):
+                db.session.remove()
 
 
 def writer_process(app: Flask) -> Any:
