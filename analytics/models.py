@@ -30,6 +30,7 @@ from shopify_app.core.extensions import db
 from shopify_app.core.types import BigId, JsonDict, Money, Timestamp, utcnow
 
 LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+REFERENCES = "references"  # Column.info key: the table a column without a foreign key points into
 
 
 class Visitor(db.Model):  # type: ignore[name-defined]
@@ -108,7 +109,13 @@ class VisitSession(db.Model):  # type: ignore[name-defined]
 
 
 class Event(db.Model):  # type: ignore[name-defined]
-    """One shopper action, stored once per (shop, event id)."""
+    """One shopper action, stored once per (shop, event id).
+
+    No foreign keys: each cost a parent lookup per stored event on the hottest insert (migration
+    0011). The writer stores events for the visitor and session rows it holds locked; whoever
+    deletes a shop, a customer or old sessions deletes or detaches their events too
+    (`analytics.privacy`, `analytics.retention`). `customer_id` names its parent in `info`
+    (`REFERENCES`), so a customer's erasure still finds it."""
 
     __tablename__ = "events"
     __table_args__ = (
@@ -120,11 +127,11 @@ class Event(db.Model):  # type: ignore[name-defined]
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    shop_id: Mapped[int] = mapped_column(Integer)
     event_id: Mapped[str] = mapped_column(String(36))
-    visitor_id: Mapped[int] = mapped_column(ForeignKey("visitors.id", ondelete="CASCADE"))
-    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
-    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    visitor_id: Mapped[int] = mapped_column(BigId)
+    session_id: Mapped[int] = mapped_column(BigId)
+    customer_id: Mapped[int | None] = mapped_column(BigId, info={REFERENCES: "customers"})
     type: Mapped[str] = mapped_column(String(64))
     product_id: Mapped[int | None] = mapped_column(BigInteger)
     url: Mapped[str | None] = mapped_column(String(2048))

@@ -1,7 +1,8 @@
 """Privacy requests: export or erase one customer's data, delete a shop's data.
 
 Tables are discovered from `db.metadata`, so a table added later by any package is covered:
-every column referring to `customers.id` is cleared (or its row deleted when it cannot be null),
+every column referring to `customers.id` (by foreign key, or by `info[REFERENCES]` where the
+table goes without keys) is cleared (or its row deleted when it cannot be null),
 and every table with a `shop_id` column is emptied for a deleted shop.
 """
 
@@ -11,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Table, delete, inspect, select, update
 
-from analytics.models import Order, OrderLine, Visitor
+from analytics.models import REFERENCES, Order, OrderLine, Visitor
 from shopify_app.core.extensions import db
 from shopify_app.core.models import Customer, Shop
 
@@ -71,7 +72,8 @@ def _customer_references() -> list[tuple[Table, Any]]:
     references = []
     for table in _existing_tables():
         for column in table.columns:
-            if any(fk.column.table.name == Customer.__tablename__ for fk in column.foreign_keys):
+            parents = {fk.column.table.name for fk in column.foreign_keys} | {column.info.get(REFERENCES)}
+            if Customer.__tablename__ in parents:
                 references.append((table, column))
     return references
 

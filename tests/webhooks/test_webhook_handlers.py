@@ -10,11 +10,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, inspect, select
 
-from analytics.models import Order, OrderLine, Visitor, VisitorCustomer
+from analytics.models import Event, Order, OrderLine, Visitor, VisitorCustomer
 from shopify_app.core.extensions import db as database
 from shopify_app.core.models import Collection, Customer, Product, Shop, Variant
 from shopify_app.standin import ShopifyStandin
-from tests.support.factories import make_product, make_visitor
+from tests.support.factories import make_event, make_product, make_session, make_visitor
 
 pytestmark = pytest.mark.committed
 
@@ -142,6 +142,10 @@ def test_customers_data_request_exports_what_we_hold(app: Flask, deliver: Any, s
 
 def test_customers_redact_erases_the_customer_everywhere(deliver: Any, db: Any, shop: Any) -> None:
     deliver("orders/create", shop.domain, _order(7005, visitor="v-redact"))
+    (customer,) = _rows(Customer, shop)
+    visitor = make_visitor(shop, customer_id=customer.id)
+    make_event(make_session(shop, visitor, customer_id=customer.id), "identify", customer_id=customer.id)
+    db.session.commit()
     redact = ShopifyStandin.sample("customers/redact")
     redact.update(
         {"customer": {"id": 115310627314723954}, "orders_to_redact": [7005], "shop_domain": shop.domain}
@@ -153,6 +157,7 @@ def test_customers_redact_erases_the_customer_everywhere(deliver: Any, db: Any, 
     order = _rows(Order, shop)[0]
     assert (order.customer_id, order.visitor_id) == (None, None)
     assert all(v.customer_id is None for v in _rows(Visitor, shop))
+    assert [(e.type, e.customer_id) for e in _rows(Event, shop)] == [("identify", None)]  # kept, anonymous
     assert len(_rows(OrderLine, shop)) == 5  # the sale itself stays in the shop's revenue
 
 
@@ -160,12 +165,14 @@ def test_shop_redact_deletes_the_shop_from_every_table(deliver: Any, db: Any, sh
     shop_id = shop.id
     make_product(shop)
     deliver("orders/create", shop.domain, _order(7006, visitor="v-shop"))
+    make_event(make_session(shop, make_visitor(shop)), "page_view")
+    db.session.commit()
     deliver("app/uninstalled", shop.domain, {})
     assert deliver("shop/redact", shop.domain, {"shop_domain": shop.domain}).status_code == 200
     db.session.expire_all()
     assert db.session.get(Shop, shop_id) is None
     present = set(inspect(db.engine).get_table_names())
-    assert {"orders", "order_lines", "products", "visitors", "customers"} <= present
+    assert {"orders", "order_lines", "products", "visitors", "customers", "events"} <= present
     for table in database.metadata.sorted_tables:
         if "shop_id" in table.columns and table.name in present:
             count = db.session.execute(
