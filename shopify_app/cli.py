@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import sys
+from functools import partial
 from pathlib import Path
 
 import click
@@ -18,6 +19,7 @@ from sqlalchemy import text
 
 from shopify_app.core.config import ConfigError, redact_url
 from shopify_app.core.extensions import db, get_redis
+from shopify_app.core.supervisor import Child, Supervisor
 
 
 def _create_app() -> Flask:
@@ -103,40 +105,27 @@ def _exit_on_sigterm(_signum: int, _frame: object) -> None:
 )
 @with_appcontext
 def worker_command(concurrency: int, without: tuple[str, ...]) -> None:
-    """Run the background workers: Celery tasks and the registered processes (event writer)."""
+    """Run the background workers: Celery tasks and the registered processes (event writer).
+
+    Each runs in a child process that is started again if it exits (`shopify_app.core.supervisor`)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     check_services(app)
-    # SIGTERM (systemd, docker stop, a test) must stop the child processes too: turn it into
-    # SystemExit so the `finally` below runs, and the writer children are not left orphaned.
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    children = []
-    for name, target in app.extensions.get("worker_processes", {}).items():
-        if name in without:
-            continue
-        process = multiprocessing.Process(target=target, name=f"clickstream-{name}", daemon=True)
-        process.start()
-        click.echo(f"started {name} (pid {process.pid})")
-        children.append(process)
-    try:
-        if "tasks" in without:
-            for process in children:
-                process.join()
-            return
+    children = [
+        Child(name, target)
+        for name, target in app.extensions.get("worker_processes", {}).items()
+        if name not in without
+    ]
+    if "tasks" not in without:
         if not app.config.get("CELERY_BROKER_URL"):
             raise click.ClickException("CELERY_BROKER_URL (or REDIS_URL) must be set to run task workers")
-        app.extensions["celery"].worker_main(
-            [
-                "worker",
-                "--loglevel=INFO",
-                f"--concurrency={concurrency}",
-                "--without-gossip",
-                "--without-mingle",
-            ]
-        )
-    finally:
-        for process in children:
-            process.terminate()
-            process.join(timeout=10)
+        argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"]
+        children.append(Child("tasks", partial(app.extensions["celery"].worker_main, argv), daemon=False))
+    if not children:
+        raise click.ClickException("nothing to run: every part was left out with --without")
+    # SIGTERM (systemd, docker stop, a test) stops the children too: as SystemExit, the
+    # supervisor's `finally` runs. Celery's task worker turns it into its warm shutdown.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    Supervisor(children, say=click.echo).run()
 
 
 @click.command("beat")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -115,6 +118,27 @@ def test_a_writer_killed_mid_stream_loses_nothing_and_doubles_nothing(
     assert _stored() == total
     ids = db.session.execute(select(func.count(func.distinct(Event.event_id)))).scalar()
     assert ids == total
+    assert client.get("/healthz").get_json()["pending_events"] == 0
+
+
+def test_the_worker_restarts_a_writer_killed_mid_stream_and_nothing_is_lost_or_doubled(
+    redis_app: Flask, shop_domain: str, test_database: TestDatabase, redis_url: str
+) -> None:
+    client = redis_app.test_client()
+    total = 0
+    for number in range(600):
+        body = tracker_batch(shop_domain, 20, visitor=f"v-{number % 50}")
+        assert client.post("/events/", json=body, headers={"User-Agent": BROWSER}).status_code == 202
+        total += 20
+    with _writer(test_database, redis_url) as worker:
+        wait_until(lambda: _stored() > 0, message="the writer stores something")
+        (pid,) = re.findall(r"started writer \(pid (\d+)\)", worker.output)
+        os.kill(int(pid), signal.SIGKILL)  # the writer alone: its `clickstream worker` lives on
+        assert _stored() < total, "the writer was killed before it finished"
+        worker.wait_for(f"writer (pid {pid}) was killed by signal 9; restarting it in 1 s")
+        wait_until(lambda: len(re.findall(r"started writer", worker.output)) == 2, message="a new writer")
+        wait_until(lambda: _stored() == total, timeout=60, message="every event stored by the new writer")
+    assert db.session.execute(select(func.count(func.distinct(Event.event_id)))).scalar() == total
     assert client.get("/healthz").get_json()["pending_events"] == 0
 
 

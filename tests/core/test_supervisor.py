@@ -1,0 +1,97 @@
+"""`clickstream worker`'s supervisor, with real child processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from shopify_app.core.supervisor import Child, Supervisor
+from tests.support.processes import wait_until
+
+
+def _quits() -> None:
+    raise SystemExit(3)
+
+
+def _runs() -> None:
+    while True:
+        time.sleep(1)
+
+
+def _watch(supervisor: Supervisor, until: object, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not until() and time.monotonic() < deadline:  # type: ignore[operator]
+        supervisor.check()
+        time.sleep(0.01)
+
+
+def test_a_child_that_keeps_failing_is_restarted_after_doubling_pauses() -> None:
+    said: list[str] = []
+    child = Child("flaky", _quits)
+    supervisor = Supervisor([child], say=said.append, first_pause=0.05, longest_pause=0.2)
+    supervisor.start()
+    try:
+        _watch(supervisor, lambda: len(child.exits) >= 5)
+    finally:
+        supervisor.stop()
+    assert child.exits[:5] == [3] * 5
+    pauses = [line.rsplit(" in ", 1)[1] for line in said if "restarting" in line][:5]
+    assert pauses == ["0.05 s", "0.1 s", "0.2 s", "0.2 s", "0.2 s"]
+    assert said[0].startswith("started flaky (pid ") and said[1].endswith("exited with code 3; restarting it in 0.05 s")
+
+
+def test_a_killed_child_comes_back_as_a_new_process_and_its_pauses_start_over_after_a_healthy_run() -> None:
+    said: list[str] = []
+    child = Child("writer", _runs)
+    supervisor = Supervisor([child], say=said.append, first_pause=0.05, healthy_after=0.5)
+    supervisor.start()
+    try:
+        for round_ in range(3):
+            assert child.process is not None
+            first = child.process.pid
+            time.sleep(0.6 if round_ == 2 else 0)  # the third run lasts past `healthy_after`
+            os.kill(first, signal.SIGKILL)  # type: ignore[arg-type]
+            _watch(supervisor, lambda: child.process is not None and child.process.pid != first)
+            assert f"writer (pid {first}) was killed by signal 9" in said[-2]
+            assert child.process.is_alive()
+    finally:
+        supervisor.stop()
+    pauses = [line.rsplit(" in ", 1)[1] for line in said if "restarting" in line]
+    assert pauses == ["0.05 s", "0.1 s", "0.05 s"]
+
+
+def test_stopping_ends_every_child_and_restarts_none() -> None:
+    said: list[str] = []
+    children = [Child("writer", _runs), Child("tasks", _runs, daemon=False)]
+    supervisor = Supervisor(children, say=said.append, first_pause=0.01)
+    supervisor.start()
+    processes = [child.process for child in children]
+    supervisor.stop(timeout=5)
+    assert all(process is not None and not process.is_alive() for process in processes)
+    supervisor.check()
+    time.sleep(0.05)
+    supervisor.check()
+    assert [child.process for child in children] == processes, "nothing started after stop()"
+    assert not any("restarting" in line for line in said)
+
+
+def test_run_stops_the_children_when_the_worker_is_told_to_exit() -> None:
+    child = Child("writer", _runs)
+    supervisor = Supervisor([child], say=lambda _: None)
+
+    def exit_soon(_signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    previous = signal.signal(signal.SIGALRM, exit_soon)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    try:
+        try:
+            supervisor.run()
+        except SystemExit:
+            pass
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    assert child.process is not None
+    wait_until(lambda: not child.process.is_alive(), timeout=5, message="the child stopped")
+    assert child.process.exitcode == -signal.SIGTERM
