@@ -10,7 +10,8 @@
    for N seconds from the writers' first commit (their start-up is not throughput).
 3. The naive baseline: one INSERT and COMMIT per event, two processes, same events.
 
-`--writer-only [--writers N]` measures step 2 alone (no wrk needed).
+`--writer-only [--writers N] [--batch-events N]` measures step 2 alone (no wrk needed), with
+batches of N events (10 by default; a shopper's tracker flushes 1-3 at a time while browsing).
 
 Needs MariaDB on 127.0.0.1:3306, Redis on 6379 and `wrk` (Debian package); uses database
 `clickstream_bench` and Redis db 9, both emptied first.
@@ -166,12 +167,16 @@ def accept(seconds: int) -> dict[str, dict[str, float]]:
     }
 
 
-def prefill(events: int) -> None:
-    """Queue `events` events (10 per batch, 2,000 visitors) straight onto the ingest stream.
+def prefill(events: int, batch_events: int = 10) -> None:
+    """Queue `events` events (2,000 visitors) straight onto the ingest stream, `batch_events` per
+    batch (1, 2, 5 or 10).
 
     Entries look like the collector's: checked events, empty optional fields left out, each
     batch one visitor's (as the tracker sends them; the visitors take turns, so a 20,000-event
-    read holds every visitor)."""
+    read holds every visitor). The events are the same whatever the batch size: a visitor's 10
+    consecutive views, split into batches, so sizes compare the cost per entry alone."""
+    if 10 % batch_events:
+        raise SystemExit(f"--batch-events must divide 10, not {batch_events}")
     sys.path.insert(0, str(ROOT))
     from analytics.ingest import stream
 
@@ -182,16 +187,18 @@ def prefill(events: int) -> None:
     now = int(time.time() * 1000) - 3_600_000
     pipe = client.pipeline(transaction=False)
     for number in range(events // 10):
-        batch = {
-            "shop_id": shop_id, "shop_domain": SHOP, "received_at": now, "device": "desktop",
-            "events": [
-                {"id": str(uuid.uuid4()), "type": "product_view", "ts": now + number, "client_ts": now + number,
-                 "visitor_id": f"v-{number % 2000}", "url": f"https://{SHOP}/products/p",
-                 "product_id": (number * 7 + i) % 50_000, "props": {"price": 19.5}}
-                for i in range(10)
-            ],
-        }  # fmt: skip
-        stream.queue(pipe, batch)  # as the collector does: events to their visitors' partitions
+        views = [
+            {"id": str(uuid.uuid4()), "type": "product_view", "ts": now + number, "client_ts": now + number,
+             "visitor_id": f"v-{number % 2000}", "url": f"https://{SHOP}/products/p",
+             "product_id": (number * 7 + i) % 50_000, "props": {"price": 19.5}}
+            for i in range(10)
+        ]  # fmt: skip
+        for first in range(0, 10, batch_events):
+            batch = {
+                "shop_id": shop_id, "shop_domain": SHOP, "received_at": now, "device": "desktop",
+                "events": views[first : first + batch_events],
+            }  # fmt: skip
+            stream.queue(pipe, batch)  # as the collector does: events to their visitors' partitions
         if number % 1000 == 999:
             pipe.execute()
     pipe.execute()
@@ -219,14 +226,14 @@ def _backlog() -> int:
     return int(redis.Redis.from_url(REDIS_URL).get("cs:ingest:pending") or 0)
 
 
-def writer(seconds: int, events: int, processes: int = 2) -> dict[str, float]:
+def writer(seconds: int, events: int, processes: int = 2, batch_events: int = 10) -> dict[str, float]:
     """Writer processes draining the pre-filled stream; measured from their first commit.
 
     The window starts when the first events land (process start-up, mostly imports, is not
     the writer's throughput) and lasts `seconds`, or until the stream is drained. Progress is
     read from the backlog counter in Redis (a COUNT(*) every second would load MariaDB); the
     stored count is checked against it at the end."""
-    prefill(events)
+    prefill(events, batch_events)
     before = _stored()
     # As in production, follow-up work (the recommendation feed) goes to Celery through a broker
     # for the task workers; without one it would run inside the writer, in process.
@@ -317,9 +324,11 @@ def main(argv: list[str]) -> None:
     if "--writer-only" in argv:  # the landed rate alone, for quick checks while working on the writer
         setup()
         processes = int(argv[argv.index("--writers") + 1]) if "--writers" in argv else 2
-        landed = writer(seconds, events=20_000 * seconds, processes=processes)
+        # Events per tracker batch (one visitor's): 10 by default; a shopper browsing flushes 1-3.
+        batch = int(argv[argv.index("--batch-events") + 1]) if "--batch-events" in argv else 10
+        landed = writer(seconds, events=20_000 * seconds, processes=processes, batch_events=batch)
         print(
-            f"{processes} writer(s): landed {landed['rate']:,.0f} events/s ({landed['events']:,} events in {landed['seconds']:.0f} s,"
+            f"{processes} writer(s), {batch}-event batches: landed {landed['rate']:,.0f} events/s ({landed['events']:,} events in {landed['seconds']:.0f} s,"
             f" backlog {landed['backlog_start']:,} -> {landed['backlog_left']:,})"
         )
         return

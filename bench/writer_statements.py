@@ -1,6 +1,7 @@
-"""What one writer's transaction costs per event: `python -m bench writer_statements [--reads N]`.
+"""What one writer's transaction costs per event: `python -m bench writer_statements [--reads N]
+[--batch-events N]`.
 
-Prefills the ingest stream as `bench ingest` does (10-event batches, one visitor each, 2,000
+Prefills the ingest stream as `bench ingest` does (10-event batches unless told, one visitor each, 2,000
 visitors, 50,000 products), lets one writer in this process store a first read (its start-up),
 then times N more reads of about 20,000 events each: the writer's own CPU per event, and the
 wall time of each kind of SQL statement per event (MariaDB's work plus the round trip). A
@@ -19,16 +20,18 @@ from typing import Any
 
 from bench import ingest
 
-READ = 2000  # entries (10 events each) per transaction, as a writer's grown reads
+READ_EVENTS = 20_000  # events per transaction, as a writer's grown reads
 
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench writer_statements")
     parser.add_argument("--reads", type=int, default=6)
+    parser.add_argument("--batch-events", type=int, default=10, help="events per tracker batch (stream entry)")
     args = parser.parse_args(argv)
     os.environ.update(ingest.env())
     ingest.setup()
-    ingest.prefill(READ * 10 * (args.reads + 1))
+    ingest.prefill(READ_EVENTS * (args.reads + 1), args.batch_events)
+    read = READ_EVENTS // args.batch_events  # entries
     from sqlalchemy.engine import Connection
 
     from analytics.ingest import stream
@@ -54,11 +57,11 @@ def main(argv: list[str]) -> None:
         client = get_redis()
         assert client is not None, "REDIS_URL is set by bench.ingest.env()"
         partitions = range(stream.PARTITIONS)
-        consumer.run_once(client, "bench", partitions, pending=False, count=READ)
+        consumer.run_once(client, "bench", partitions, pending=False, count=read)
         timings.clear()
         events, started, cpu = 0, time.perf_counter(), time.process_time()
         for _ in range(args.reads):
-            for entry in consumer.run_once(client, "bench", partitions, pending=False, count=READ):
+            for entry in consumer.run_once(client, "bench", partitions, pending=False, count=read):
                 events += entry.events
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     Connection.exec_driver_sql = run_sql  # type: ignore[method-assign]
