@@ -26,7 +26,9 @@ READ_EVENTS = 20_000  # events per transaction, as a writer's grown reads
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench writer_statements")
     parser.add_argument("--reads", type=int, default=6)
-    parser.add_argument("--batch-events", type=int, default=10, help="events per tracker batch (stream entry)")
+    parser.add_argument(
+        "--batch-events", type=int, default=10, help="events per tracker batch (stream entry)"
+    )
     args = parser.parse_args(argv)
     os.environ.update(ingest.env())
     ingest.setup()

@@ -118,7 +118,13 @@ def worker_command(concurrency: int, without: tuple[str, ...]) -> None:
     if "tasks" not in without:
         if not app.config.get("CELERY_BROKER_URL"):
             raise click.ClickException("CELERY_BROKER_URL (or REDIS_URL) must be set to run task workers")
-        argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"]
+        argv = [
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+        ]
         children.append(Child("tasks", partial(app.extensions["celery"].worker_main, argv), daemon=False))
     if not children:
         raise click.ClickException("nothing to run: every part was left out with --without")

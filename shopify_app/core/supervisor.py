@@ -93,7 +93,9 @@ class Supervisor:
                 process.join(5)
 
     def _start(self, child: Child) -> None:
-        process = multiprocessing.Process(target=child.target, name=f"clickstream-{child.name}", daemon=child.daemon)
+        process = multiprocessing.Process(
+            target=child.target, name=f"clickstream-{child.name}", daemon=child.daemon
+        )
         process.start()
         child.process, child.started_at, child.restart_at = process, time.monotonic(), None
         self.say(f"started {child.name} (pid {process.pid})")

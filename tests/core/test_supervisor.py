@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -38,7 +39,8 @@ def test_a_child_that_keeps_failing_is_restarted_after_doubling_pauses() -> None
     assert child.exits[:5] == [3] * 5
     pauses = [line.rsplit(" in ", 1)[1] for line in said if "restarting" in line][:5]
     assert pauses == ["0.05 s", "0.1 s", "0.2 s", "0.2 s", "0.2 s"]
-    assert said[0].startswith("started flaky (pid ") and said[1].endswith("exited with code 3; restarting it in 0.05 s")
+    assert said[0].startswith("started flaky (pid ")
+    assert said[1].endswith("exited with code 3; restarting it in 0.05 s")
 
 
 def test_a_killed_child_comes_back_as_a_new_process_and_its_pauses_start_over_after_a_healthy_run() -> None:
@@ -52,7 +54,7 @@ def test_a_killed_child_comes_back_as_a_new_process_and_its_pauses_start_over_af
             first = child.process.pid
             time.sleep(0.6 if round_ == 2 else 0)  # the third run lasts past `healthy_after`
             os.kill(first, signal.SIGKILL)  # type: ignore[arg-type]
-            _watch(supervisor, lambda: child.process is not None and child.process.pid != first)
+            _watch(supervisor, lambda gone=first: child.process is not None and child.process.pid != gone)
             assert f"writer (pid {first}) was killed by signal 9" in said[-2]
             assert child.process.is_alive()
     finally:
@@ -86,10 +88,8 @@ def test_run_stops_the_children_when_the_worker_is_told_to_exit() -> None:
     previous = signal.signal(signal.SIGALRM, exit_soon)
     signal.setitimer(signal.ITIMER_REAL, 0.5)
     try:
-        try:
+        with contextlib.suppress(SystemExit):
             supervisor.run()
-        except SystemExit:
-            pass
     finally:
         signal.signal(signal.SIGALRM, previous)
     assert child.process is not None
