@@ -26,7 +26,10 @@ def sanitize_shop_domain(value: str | None) -> str | None:
     """The lower-cased `*.myshopify.com` domain, or None when `value` is not one."""
     if not value or len(value) > 255:
         return None
-    domain: str | None = _shopify_sanitize(value)
+    try:
+        domain: str | None = _shopify_sanitize(value)
+    except ValueError:  # the library's URL parsing refuses brackets that hold no IP address
+        return None
     return domain
 
 

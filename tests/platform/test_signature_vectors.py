@@ -149,6 +149,11 @@ def test_shop_domain_sanitising_vectors(given: str, expected: str | None) -> Non
     assert sanitize_shop_domain(given) == expected
 
 
+@pytest.mark.parametrize("given", ["[^a-z0-9]", "https://[shop].myshopify.com", "a[b]", "["])
+def test_a_shop_domain_the_url_parser_refuses_is_no_shop_domain(given: str) -> None:
+    assert sanitize_shop_domain(given) is None  # found by the API fuzz test: it raised (a 500)
+
+
 def test_host_param_decodes_without_padding() -> None:
     vector = VECTORS["host_param"]
     assert decode_host(vector["example"]) == vector["decodes_to"]
