@@ -139,6 +139,12 @@ def init_app(app: Flask) -> None:
                     "database": {"type": "string"},
                     "redis": {"type": "string"},
                     "pending_events": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
+                    "dead_letters": {"type": "integer", "description": "batches the writer moved aside"},
+                    "writers": {
+                        "type": "integer",
+                        "description": "event writer processes alive now (with Redis); 0 while "
+                        "pending_events grows means none is running",
+                    },
                 },
             }
         },

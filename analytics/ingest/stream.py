@@ -36,6 +36,7 @@ STREAMS = ("cs:ingest", *(f"cs:ingest:{number}" for number in range(1, PARTITION
 GROUP = "writers"
 PENDING = "cs:ingest:pending"
 WRITERS = "cs:ingest:writers"  # live writer processes, scored by their last heartbeat
+WRITER_TTL_S = 5.0  # a writer silent this long is taken for dead
 
 
 class Part(NamedTuple):
@@ -323,6 +324,12 @@ def trim_stored(client: redis.Redis, partitions: Sequence[int]) -> None:
         client.xtrim(key, minid=_text(keep_from), approximate=True)
 
 
+def live_writers(client: redis.Redis, ttl_s: float = WRITER_TTL_S) -> int:
+    """Writer processes that beat within `ttl_s` (see `Assignment`)."""
+    seconds, micros = client.time()
+    return int(client.zcount(WRITERS, seconds + micros / 1e6 - ttl_s, "+inf"))
+
+
 class Assignment:
     """Which partitions this writer process reads: its share among the live writers.
 
@@ -331,7 +338,7 @@ class Assignment:
     claimed by `claim_abandoned`). The live writers, sorted by name, take the partitions in turn."""
 
     def __init__(
-        self, client: redis.Redis, consumer: str, *, beat_s: float = 1.0, ttl_s: float = 5.0
+        self, client: redis.Redis, consumer: str, *, beat_s: float = 1.0, ttl_s: float = WRITER_TTL_S
     ) -> None:
         self.client, self.consumer, self.beat_s, self.ttl_s = client, consumer, beat_s, ttl_s
         self._stop = threading.Event()

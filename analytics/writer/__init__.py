@@ -22,6 +22,14 @@ def pending_events() -> int:
     return stream.backlog(client) + spooled
 
 
+def live_writers() -> int:
+    """Writer processes alive now (beating in Redis): 0 while events wait means none is running."""
+    from analytics.ingest import stream
+
+    client = get_redis()
+    return stream.live_writers(client) if client is not None else 0
+
+
 def dead_letters() -> int:
     """Batches the writer could not store and moved aside."""
     from analytics.models import DeadLetter
@@ -36,4 +44,5 @@ def init_app(app: Flask) -> None:
     register_health_probe(app, "pending_events", pending_events)
     register_health_probe(app, "dead_letters", dead_letters)
     if app.config.get("REDIS_URL"):
+        register_health_probe(app, "writers", live_writers)
         register_worker_process(app, "writer", writer_process(app))

@@ -84,11 +84,14 @@ def test_a_batch_sent_twice_is_stored_once_and_the_backlog_drains(
         assert response.get_json()["accepted"] == 10
     assert _stored() == 0, "the collector never writes to the database itself"
     assert client.get("/healthz").get_json()["pending_events"] == 20
+    assert client.get("/healthz").get_json()["writers"] == 0, "no writer runs yet"
     with _writer(test_database, redis_url):
         wait_until(
             lambda: client.get("/healthz").get_json()["pending_events"] == 0, message="backlog drained"
         )
+        assert client.get("/healthz").get_json()["writers"] == 1
     assert _stored() == 10
+    assert client.get("/healthz").get_json()["writers"] == 0, "a stopped writer leaves at once"
 
 
 def test_a_writer_killed_mid_stream_loses_nothing_and_doubles_nothing(
