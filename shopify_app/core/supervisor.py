@@ -9,6 +9,7 @@ the worker stops every child and restarts none.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,7 +95,7 @@ class Supervisor:
 
     def _start(self, child: Child) -> None:
         process = multiprocessing.Process(
-            target=child.target, name=f"clickstream-{child.name}", daemon=child.daemon
+            target=_child_main, args=(child.target,), name=f"clickstream-{child.name}", daemon=child.daemon
         )
         process.start()
         child.process, child.started_at, child.restart_at = process, time.monotonic(), None
@@ -113,3 +114,16 @@ class Supervisor:
         child.restart_at = now + pause
         how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
         self.say(f"{child.name} (pid {child.process.pid}) {how}; restarting it in {pause:g} s")
+
+
+def _child_main(target: Callable[[], None]) -> None:
+    """Run `target` so that SIGTERM ends it cleanly, once: its `finally` blocks (a writer leaving
+    its partitions) run even when a second SIGTERM follows, as it does when the whole process
+    group is signalled and the supervisor then stops its children."""
+
+    def stop_once(_signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop_once)
+    target()

@@ -6,6 +6,8 @@ import contextlib
 import os
 import signal
 import time
+from functools import partial
+from pathlib import Path
 
 from shopify_app.core.supervisor import Child, Supervisor
 from tests.support.processes import wait_until
@@ -94,4 +96,26 @@ def test_run_stops_the_children_when_the_worker_is_told_to_exit() -> None:
         signal.signal(signal.SIGALRM, previous)
     assert child.process is not None
     wait_until(lambda: not child.process.is_alive(), timeout=5, message="the child stopped")
-    assert child.process.exitcode == -signal.SIGTERM
+    assert child.process.exitcode == 0, "SIGTERM ends a child cleanly"
+
+
+def _cleans_up(marker: Path) -> None:
+    try:
+        _runs()
+    finally:
+        time.sleep(0.3)  # e.g. a writer giving up its partitions
+        marker.write_text("done")
+
+
+def test_a_second_sigterm_does_not_cut_a_childs_cleanup_short(tmp_path: Path) -> None:
+    marker = tmp_path / "cleaned-up"
+    child = Child("writer", partial(_cleans_up, marker))
+    supervisor = Supervisor([child], say=lambda _: None)
+    supervisor.start()
+    assert child.process is not None
+    time.sleep(0.2)
+    os.kill(child.process.pid, signal.SIGTERM)  # type: ignore[arg-type]  # the process group's signal ...
+    time.sleep(0.05)
+    supervisor.stop(timeout=5)  # ... and the supervisor's own, during the cleanup
+    assert marker.read_text() == "done"
+    assert child.process.exitcode == 0
