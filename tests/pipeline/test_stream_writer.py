@@ -94,15 +94,20 @@ def test_a_batch_sent_twice_is_stored_once_and_the_backlog_drains(
     assert client.get("/healthz").get_json()["writers"] == 0, "a stopped writer leaves at once"
 
 
+def _send_a_backlog(client: Any, domain: str) -> int:
+    """12,000 page views of 50 visitors through the collector: a few seconds of a writer's work;
+    the number sent."""
+    for number in range(600):
+        body = tracker_batch(domain, 20, visitor=f"v-{number % 50}")
+        assert client.post("/events/", json=body, headers={"User-Agent": BROWSER}).status_code == 202
+    return 600 * 20
+
+
 def test_a_writer_killed_mid_stream_loses_nothing_and_doubles_nothing(
     redis_app: Flask, shop_domain: str, test_database: TestDatabase, redis_url: str
 ) -> None:
     client = redis_app.test_client()
-    total = 0
-    for number in range(600):
-        body = tracker_batch(shop_domain, 20, visitor=f"v-{number % 50}")
-        assert client.post("/events/", json=body, headers={"User-Agent": BROWSER}).status_code == 202
-        total += 20
+    total = _send_a_backlog(client, shop_domain)
     env = process_env(DATABASE_URL=test_database.url, REDIS_URL=redis_url, WRITER_CLAIM_IDLE_SECONDS="1")
     first = Process([CLICKSTREAM, "worker", "--without", "tasks"], env)
     wait_until(lambda: _stored() > 0, message="the first writer stores something")
@@ -128,11 +133,7 @@ def test_the_worker_restarts_a_writer_killed_mid_stream_and_nothing_is_lost_or_d
     redis_app: Flask, shop_domain: str, test_database: TestDatabase, redis_url: str
 ) -> None:
     client = redis_app.test_client()
-    total = 0
-    for number in range(600):
-        body = tracker_batch(shop_domain, 20, visitor=f"v-{number % 50}")
-        assert client.post("/events/", json=body, headers={"User-Agent": BROWSER}).status_code == 202
-        total += 20
+    total = _send_a_backlog(client, shop_domain)
     with _writer(test_database, redis_url) as worker:
         wait_until(lambda: _stored() > 0, message="the writer stores something")
         (pid,) = re.findall(r"started writer \(pid (\d+)\)", worker.output)
