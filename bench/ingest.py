@@ -19,6 +19,7 @@ Needs MariaDB on 127.0.0.1:3306, Redis on 6379 and `wrk` (Debian package); uses 
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import re
@@ -248,10 +249,14 @@ def writer(seconds: int, events: int, processes: int = 2, batch_events: int = 10
             time.sleep(0.1)
         started, backlog_start = time.monotonic(), _backlog()
         backlog = backlog_start
+        marks = [backlog_start]  # the backlog at the start of each THIRD of the window
         while time.monotonic() - started < seconds and backlog > 0:
             time.sleep(0.5)
             backlog = _backlog()
+            if time.monotonic() - started >= len(marks) * seconds / 3:
+                marks.append(backlog)
         elapsed = time.monotonic() - started
+        marks += [backlog] * (4 - len(marks)) if backlog else []
     finally:
         for process in writers:
             process.terminate()
@@ -266,6 +271,8 @@ def writer(seconds: int, events: int, processes: int = 2, batch_events: int = 10
         "rate": (backlog_start - backlog) / elapsed,
         "backlog_start": backlog_start,
         "backlog_left": _backlog(),
+        # events/s in each third of the window: a rate that falls as the tables grow shows here
+        "thirds": [(a - b) / (seconds / 3) for a, b in itertools.pairwise(marks[:4])],
     }
 
 
@@ -329,7 +336,8 @@ def main(argv: list[str]) -> None:
         landed = writer(seconds, events=20_000 * seconds, processes=processes, batch_events=batch)
         print(
             f"{processes} writer(s), {batch}-event batches: landed {landed['rate']:,.0f} events/s ({landed['events']:,} events in {landed['seconds']:.0f} s,"
-            f" backlog {landed['backlog_start']:,} -> {landed['backlog_left']:,})"
+            f" backlog {landed['backlog_start']:,} -> {landed['backlog_left']:,});"
+            f" by thirds of the window: {', '.join(f'{rate:,.0f}' for rate in landed['thirds'])}"
         )
         return
     if shutil.which("wrk") is None:
