@@ -49,14 +49,27 @@ def add(tally: Tally, rollup: str, key: tuple[Any, ...], sign: int = 1, **values
 
 
 def difference(after: Tally, before: Tally) -> Tally:
-    """after - before, without rows whose every column is unchanged."""
+    """after - before, without rows whose every column is unchanged.
+
+    Runs once per batch over every row the batch touches (most of them new, with nothing before)."""
     result = new_tally()
-    for rollup in set(after) | set(before):
-        for key in set(after.get(rollup, {})) | set(before.get(rollup, {})):
-            new, old = after.get(rollup, {}).get(key, {}), before.get(rollup, {}).get(key, {})
-            delta = {column: new.get(column, 0) - old.get(column, 0) for column in set(new) | set(old)}
+    for rollup in after.keys() | before.keys():
+        new_rows, old_rows = after.get(rollup, {}), before.get(rollup, {})
+        changed: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for key, new in new_rows.items():
+            old = old_rows.get(key)
+            delta = (
+                new
+                if not old
+                else {column: new.get(column, 0) - old.get(column, 0) for column in new.keys() | old.keys()}
+            )
             if any(delta.values()):
-                result[rollup][key] = defaultdict(int, delta)
+                changed[key] = defaultdict(int, delta)
+        for key, old in old_rows.items():
+            if key not in new_rows and any(old.values()):
+                changed[key] = defaultdict(int, {column: -value for column, value in old.items()})
+        if changed:
+            result[rollup].update(changed)
     return result
 
 
