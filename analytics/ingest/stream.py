@@ -324,10 +324,15 @@ def trim_stored(client: redis.Redis, partitions: Sequence[int]) -> None:
         client.xtrim(key, minid=_text(keep_from), approximate=True)
 
 
+def _redis_now(client: redis.Redis) -> float:
+    """Redis's clock, in seconds: heartbeats are scored by it, as writers' hosts may disagree."""
+    seconds, micros = client.time()
+    return seconds + micros / 1e6
+
+
 def live_writers(client: redis.Redis, ttl_s: float = WRITER_TTL_S) -> int:
     """Writer processes that beat within `ttl_s` (see `Assignment`)."""
-    seconds, micros = client.time()
-    return int(client.zcount(WRITERS, seconds + micros / 1e6 - ttl_s, "+inf"))
+    return int(client.zcount(WRITERS, _redis_now(client) - ttl_s, "+inf"))
 
 
 class Assignment:
@@ -348,8 +353,7 @@ class Assignment:
 
     def beat(self) -> list[int]:
         """Say this writer is alive; its share of the partitions among the live writers."""
-        seconds, micros = self.client.time()  # Redis's clock: writers' hosts may disagree
-        now = seconds + micros / 1e6
+        now = _redis_now(self.client)
         pipe = self.client.pipeline(transaction=True)
         pipe.zadd(WRITERS, {self.consumer: now})
         pipe.zremrangebyscore(WRITERS, "-inf", now - self.ttl_s)

@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
@@ -22,6 +23,18 @@ def _runs() -> None:
         time.sleep(1)
 
 
+@contextlib.contextmanager
+def _supervising(*children: Child, **options: float) -> Iterator[tuple[Supervisor, list[str]]]:
+    """A started supervisor of `children` and what it said; its children stopped afterwards."""
+    said: list[str] = []
+    supervisor = Supervisor(list(children), say=said.append, **options)
+    supervisor.start()
+    try:
+        yield supervisor, said
+    finally:
+        supervisor.stop(timeout=5)
+
+
 def _watch(supervisor: Supervisor, until: object, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while not until() and time.monotonic() < deadline:  # type: ignore[operator]
@@ -30,14 +43,9 @@ def _watch(supervisor: Supervisor, until: object, timeout: float = 10) -> None:
 
 
 def test_a_child_that_keeps_failing_is_restarted_after_doubling_pauses() -> None:
-    said: list[str] = []
     child = Child("flaky", _quits)
-    supervisor = Supervisor([child], say=said.append, first_pause=0.05, longest_pause=0.2)
-    supervisor.start()
-    try:
+    with _supervising(child, first_pause=0.05, longest_pause=0.2) as (supervisor, said):
         _watch(supervisor, lambda: len(child.exits) >= 5)
-    finally:
-        supervisor.stop()
     assert child.exits[:5] == [3] * 5
     pauses = [line.rsplit(" in ", 1)[1] for line in said if "restarting" in line][:5]
     assert pauses == ["0.05 s", "0.1 s", "0.2 s", "0.2 s", "0.2 s"]
@@ -46,11 +54,8 @@ def test_a_child_that_keeps_failing_is_restarted_after_doubling_pauses() -> None
 
 
 def test_a_killed_child_comes_back_as_a_new_process_and_its_pauses_start_over_after_a_healthy_run() -> None:
-    said: list[str] = []
     child = Child("writer", _runs)
-    supervisor = Supervisor([child], say=said.append, first_pause=0.05, healthy_after=0.5)
-    supervisor.start()
-    try:
+    with _supervising(child, first_pause=0.05, healthy_after=0.5) as (supervisor, said):
         for round_ in range(3):
             assert child.process is not None
             first = child.process.pid
@@ -59,8 +64,6 @@ def test_a_killed_child_comes_back_as_a_new_process_and_its_pauses_start_over_af
             _watch(supervisor, lambda gone=first: child.process is not None and child.process.pid != gone)
             assert f"writer (pid {first}) was killed by signal 9" in said[-2]
             assert child.process.is_alive()
-    finally:
-        supervisor.stop()
     pauses = [line.rsplit(" in ", 1)[1] for line in said if "restarting" in line]
     assert pauses == ["0.05 s", "0.1 s", "0.05 s"]
 
@@ -110,12 +113,10 @@ def _cleans_up(marker: Path) -> None:
 def test_a_second_sigterm_does_not_cut_a_childs_cleanup_short(tmp_path: Path) -> None:
     marker = tmp_path / "cleaned-up"
     child = Child("writer", partial(_cleans_up, marker))
-    supervisor = Supervisor([child], say=lambda _: None)
-    supervisor.start()
-    assert child.process is not None
-    time.sleep(0.2)
-    os.kill(child.process.pid, signal.SIGTERM)  # type: ignore[arg-type]  # the process group's signal ...
-    time.sleep(0.05)
-    supervisor.stop(timeout=5)  # ... and the supervisor's own, during the cleanup
+    with _supervising(child):  # its end stops the child: the supervisor's own SIGTERM ...
+        assert child.process is not None
+        time.sleep(0.2)
+        os.kill(child.process.pid, signal.SIGTERM)  # type: ignore[arg-type]  # ... after the process group's
+        time.sleep(0.05)
     assert marker.read_text() == "done"
     assert child.process.exitcode == 0
