@@ -13,6 +13,9 @@
 `--writer-only [--writers N] [--batch-events N]` measures step 2 alone (no wrk needed), with
 batches of N events (10 by default; a shopper's tracker flushes 1-3 at a time while browsing).
 
+MariaDB runs with the settings `deploy/mariadb.cnf` recommends (set for the run, then put back);
+`--server-defaults` leaves the server's own.
+
 Needs MariaDB on 127.0.0.1:3306, Redis on 6379 and `wrk` (Debian package); uses database
 `clickstream_bench` and Redis db 9, both emptied first.
 """
@@ -34,7 +37,7 @@ from pathlib import Path
 import pymysql
 import redis
 
-from bench._database import recreate_database
+from bench._database import recreate_database, server_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -320,6 +323,21 @@ def naive(seconds: int) -> dict[str, float]:
 
 
 def main(argv: list[str]) -> None:
+    from analytics.writer.server_settings import RECOMMENDED, describe
+
+    if "--server-defaults" in argv:
+        print("MariaDB settings: the server's own")
+        _run(argv)
+        return
+    with server_settings(RECOMMENDED) as before:
+        print(
+            f"MariaDB settings: deploy/mariadb.cnf's ({describe(RECOMMENDED)}; the server's own "
+            f"{describe(before)} are put back afterwards)"
+        )
+        _run(argv)
+
+
+def _run(argv: list[str]) -> None:
     seconds = int(argv[argv.index("--seconds") + 1]) if "--seconds" in argv else 60
     if "--accept-only" in argv:  # the collector alone, for quick checks while working on it
         setup()

@@ -35,6 +35,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from analytics.ingest import stream
 from analytics.models import DeadLetter
+from analytics.writer import server_settings
 from analytics.writer.store import StoreResult, store_batches
 from shopify_app.core.extensions import db, get_redis
 from shopify_app.core.hooks import run_hooks
@@ -141,6 +142,7 @@ def run(app: Flask, *, stop_after_idle: float | None = None) -> None:
         stream.ensure_group(client)
         assignment = stream.Assignment(client, consumer)
         log.info("writer %s reading partitions %s", consumer, assignment.partitions)
+        server_settings.warn_if_short()
         try:
             _loop(app, client, consumer, assignment, stop_after_idle)
         finally:
