@@ -206,12 +206,15 @@ class DailyShopMetric(db.Model):  # type: ignore[name-defined]
 
 
 class DailyProductMetric(db.Model):  # type: ignore[name-defined]
-    """Per-product, per-day counts for product analytics and popularity."""
+    """Per-product, per-day counts for product analytics and popularity.
+
+    No foreign key: its check on `shops` cost the writer time on every product view it upserts
+    (migration 0012); deleting a shop empties the table explicitly (`analytics.privacy`). No
+    (shop_id, day) index either: the primary key starts with those columns."""
 
     __tablename__ = "daily_product_metrics"
-    __table_args__ = (Index("ix_daily_product_metrics_shop_id_day", "shop_id", "day"),)
 
-    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     product_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     views: Mapped[int] = mapped_column(Integer, default=0)
@@ -226,6 +229,8 @@ class MonthlyProductMetric(db.Model):  # type: ignore[name-defined]
     `active_days` has bit d-1 set when the product has a daily row on day d of the month. The
     product report ranks from these (a month's sum bounds any part of it) and reads exact totals
     of a few products from the daily rows.
+
+    No foreign key, as for `DailyProductMetric` (migration 0012).
     """
 
     __tablename__ = "monthly_product_metrics"
@@ -239,7 +244,7 @@ class MonthlyProductMetric(db.Model):  # type: ignore[name-defined]
         Index("ix_monthly_product_metrics_active_days", "shop_id", "month", "active_days"),
     )
 
-    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     product_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     views: Mapped[int] = mapped_column(Integer, default=0)
@@ -352,7 +357,9 @@ class DailyVisitorReach(db.Model):  # type: ignore[name-defined]
 
 
 class DailyProductViewers(db.Model):  # type: ignore[name-defined]
-    """Visitors viewing a product that day, by the last earlier day they viewed it (NEVER when none)."""
+    """Visitors viewing a product that day, by the last earlier day they viewed it (NEVER when none).
+
+    No foreign key, as for `DailyProductMetric` (migration 0012)."""
 
     __tablename__ = "daily_product_viewers"
     __table_args__ = (
@@ -367,7 +374,7 @@ class DailyProductViewers(db.Model):  # type: ignore[name-defined]
         ),
     )
 
-    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     product_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     since: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -378,17 +385,16 @@ class ViewedProduct(db.Model):  # type: ignore[name-defined]
     """When a visitor last viewed a product: the writer's state for the product viewers rollup
     (a batch needs each viewer's previous day, not their stored product views). Only the day
     counts: `last_viewed_at` is rewritten when a later day's view comes, so it is a view of the
-    last day the visitor viewed the product, not necessarily that day's last."""
+    last day the visitor viewed the product, not necessarily that day's last.
+
+    No foreign keys: their checks on `shops` and `visitors` cost the writer time on every product
+    view it upserts (migration 0012); visitors go only with their shop, and deleting a shop empties
+    the table explicitly (`analytics.privacy`)."""
 
     __tablename__ = "viewed_products"
 
-    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
-    visitor_id: Mapped[int] = mapped_column(
-        BigId,
-        ForeignKey("visitors.id", ondelete="CASCADE"),
-        primary_key=True,
-        autoincrement=False,
-    )
+    shop_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    visitor_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     product_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     last_viewed_at: Mapped[datetime] = mapped_column(Timestamp)
 

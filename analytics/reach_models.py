@@ -7,7 +7,9 @@
   funnel's counts per day, computed from them when asked and kept until those days' events change.
 
 The writer keeps the first three in the same transaction as the events
-(`analytics.writer.store`: `product_reach` and `timelines`).
+(`analytics.writer.store`: `product_reach` and `timelines`), without foreign keys: their checks
+on `shops` cost it time on every row (migration 0012), and deleting a shop empties the tables
+explicitly (`analytics.privacy`).
 """
 
 from __future__ import annotations
@@ -33,11 +35,12 @@ class ProductActivity(db.Model):  # type: ignore[name-defined]
     """A product's first and last day with activity (a `daily_product_metrics` row).
 
     The writer locks a product's row while it adds the product's new days, so two writers never
-    both count the same day as the product's first activity, nor miss each other's days."""
+    both count the same day as the product's first activity, nor miss each other's days. No
+    foreign key (migration 0012; see the module docstring)."""
 
     __tablename__ = "product_activity"
 
-    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     product_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     first_day: Mapped[date] = mapped_column(Date)
     last_day: Mapped[date] = mapped_column(Date)
@@ -47,11 +50,11 @@ class DailyProductReach(db.Model):  # type: ignore[name-defined]
     """Products with activity that day, by the last earlier day they had some (NEVER when none).
 
     Distinct products of a range [a, b] = the rows of days in it whose `since` is before a (as
-    `DailyVisitorReach` for visitors)."""
+    `DailyVisitorReach` for visitors). No foreign key (migration 0012; see the module docstring)."""
 
     __tablename__ = "daily_product_reach"
 
-    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     since: Mapped[date] = mapped_column(Date, primary_key=True)
     products: Mapped[int] = mapped_column(Integer, default=0)
@@ -63,11 +66,12 @@ class VisitorTimeline(db.Model):  # type: ignore[name-defined]
 
     `moments` packs each event's time as 4 bytes (unsigned big-endian): milliseconds after the
     day's midnight as a naive UTC time, plus 2**31 (a shop's local day can start before it).
-    Appended to as events arrive, in any order."""
+    Appended to as events arrive, in any order. No foreign key (migration 0012; see the module
+    docstring)."""
 
     __tablename__ = "visitor_timelines"
 
-    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     type: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     visitor_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
