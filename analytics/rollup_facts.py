@@ -49,7 +49,7 @@ def add(tally: Tally, rollup: str, key: tuple[Any, ...], sign: int = 1, **values
 
 
 def difference(after: Tally, before: Tally) -> Tally:
-    """after - before, without rows whose every column is unchanged.
+    """after - before, without rows whose every column is unchanged (sharing `after`'s rows).
 
     Runs once per batch over every row the batch touches (most of them new, with nothing before)."""
     result = new_tally()
@@ -58,11 +58,11 @@ def difference(after: Tally, before: Tally) -> Tally:
         changed: dict[tuple[Any, ...], dict[str, Any]] = {}
         for key, new in new_rows.items():
             old = old_rows.get(key)
-            delta = (
-                new
-                if not old
-                else {column: new.get(column, 0) - old.get(column, 0) for column in new.keys() | old.keys()}
-            )
+            if not old:  # the usual row: new with this batch, taken as it is (a tally's rows answer 0)
+                if any(new.values()):
+                    changed[key] = new
+                continue
+            delta = {column: new.get(column, 0) - old.get(column, 0) for column in new.keys() | old.keys()}
             if any(delta.values()):
                 changed[key] = defaultdict(int, delta)
         for key, old in old_rows.items():

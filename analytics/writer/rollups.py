@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, tuple_
 
 from analytics.models import (
+    NEVER,
     DailyCampaignMetric,
     DailyDeviceMetric,
     DailyPageMetric,
@@ -285,17 +286,21 @@ def _viewer_facts(
     """As for visitors, with `viewed_products` saying when a visitor last viewed a product."""
     added: dict[tuple[int, int], set[date]] = defaultdict(set)
     latest: dict[tuple[int, int], datetime] = {}
-    for event in events:
+    for event in events:  # sorted by time: a pair's last event is its latest view
         if event["type"] == "product_view" and event.get("product_id") is not None:
             pair = (event["session"].visitor_id, int(event["product_id"]))
             added[pair].add(event["day"])
-            latest[pair] = max(event["when"], latest.get(pair, event["when"]))
+            latest[pair] = event["when"]
     last_seen = _last_viewed(shop_id, sorted(pair for pair in added if pair[0] not in new_visitors))
     last_day = {pair: local_day(when, zone) for pair, when in last_seen.items()}
     late = sorted(pair for pair, day in last_day.items() if min(added[pair]) < day)
     stored = _stored_views(shop_id, late, zone)
+    viewers = after["product_viewers"]
     for pair, days in added.items():
         old = stored[pair] if pair in stored else ({last_day[pair]} if pair in last_day else set())
+        if not old and len(days) == 1:  # the usual pair: a first view, on one day
+            viewers[(next(iter(days)), pair[1], NEVER)]["visitors"] += 1
+            continue
         add_product_viewer(after, pair[1], old | days)
         if old:
             add_product_viewer(before, pair[1], old)
@@ -362,42 +367,42 @@ def _key(*parts: Any) -> str:
 
 
 def tally_rows(shop_id: int, tally: Tally) -> dict[str, list[dict[str, Any]]]:
-    """The tally as rows of each rollup table, keyed by table name, sorted by key."""
+    """The tally as rows of each rollup table (every count column present), keyed by table name,
+    sorted by key."""
     rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for rollup, entries in tally.items():
         # Campaign keys may hold None (no medium or name), which does not compare; the other
         # keys sort as they are (cheaper, and any fixed order keeps writers' row locks in step).
         order = (lambda item: repr(item[0])) if rollup == "campaigns" else (lambda item: item[0])
+        key_columns, zeros = KEY_COLUMNS[rollup], dict.fromkeys(COUNTS[rollup], 0)
+        table_rows = rows[TABLES[rollup].__tablename__]
         for key, values in sorted(entries.items(), key=order):
-            row = {"shop_id": shop_id, **_key_columns(rollup, key), **values}
-            rows[TABLES[rollup].__tablename__].append(row)
+            table_rows.append({"shop_id": shop_id, **key_columns(key), **zeros, **values})
     return rows
 
 
-def _key_columns(rollup: str, key: tuple[Any, ...]) -> dict[str, Any]:
-    if rollup == "sessions":
-        return {"day": key[0]}
-    if rollup == "devices":
-        return {"day": key[0], "device": key[1]}
-    if rollup == "referrers":
-        return {"day": key[0], "referrer": key[1]}
-    if rollup == "campaigns":
-        day, source, medium, campaign = key
-        return {
-            "day": day,
-            "campaign_key": _key(source, medium, campaign),
-            "utm_source": source,
-            "utm_medium": medium,
-            "utm_campaign": campaign,
-        }
-    if rollup == "pages":
-        day, url, since = key
-        return {"day": day, "page_key": _key(url), "url": url, "since": since}
-    if rollup == "visitors":
-        return {"day": key[0], "since": key[1]}
-    if rollup == "product_viewers":
-        return {"day": key[0], "product_id": key[1], "since": key[2]}
-    return {"cohort_day": key[0], "week": key[1]}
+def _campaign_columns(key: tuple[Any, ...]) -> dict[str, Any]:
+    day, source, medium, campaign = key
+    return {
+        "day": day,
+        "campaign_key": _key(source, medium, campaign),
+        "utm_source": source,
+        "utm_medium": medium,
+        "utm_campaign": campaign,
+    }
+
+
+# Each rollup's tally key as its table's key columns.
+KEY_COLUMNS: dict[str, Callable[[tuple[Any, ...]], dict[str, Any]]] = {
+    "sessions": lambda key: {"day": key[0]},
+    "devices": lambda key: {"day": key[0], "device": key[1]},
+    "referrers": lambda key: {"day": key[0], "referrer": key[1]},
+    "campaigns": _campaign_columns,
+    "pages": lambda key: {"day": key[0], "page_key": _key(key[1]), "url": key[1], "since": key[2]},
+    "visitors": lambda key: {"day": key[0], "since": key[1]},
+    "product_viewers": lambda key: {"day": key[0], "product_id": key[1], "since": key[2]},
+    "retention": lambda key: {"cohort_day": key[0], "week": key[1]},
+}
 
 
 TABLES: dict[str, Any] = {
@@ -433,7 +438,5 @@ def write_tally(shop_id: int, tally: Tally) -> None:
         chosen = rows.get(table.name)
         if not chosen:
             continue
-        counts = COUNTS[rollup]
-        full = [{**dict.fromkeys(counts, 0), **row} for row in chosen]
         keys = [column.name for column in table.primary_key.columns]
-        upsert(table, full, keys=keys, merge=dict.fromkeys(counts, "add"))
+        upsert(table, chosen, keys=keys, merge=dict.fromkeys(COUNTS[rollup], "add"))
