@@ -7,9 +7,7 @@ when it rewrites a day's product rows, rewrites those products' month rows from 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -34,14 +32,17 @@ def day_bit(day: date) -> int:
 
 def add_product_months(shop_id: int, products: dict[tuple[date, int], dict[str, Any]]) -> None:
     """Add daily product counts keyed by (day, product id) to their months."""
-    months: dict[tuple[date, int], dict[str, Any]] = defaultdict(
-        lambda: {"views": 0, "carts": 0, "purchases": 0, "revenue": Decimal("0"), "active_days": 0}
-    )
+    months: dict[tuple[date, int], dict[str, Any]] = {}
+    day_months = {day: (month_of(day), day_bit(day)) for day in {day for day, _ in products}}
     for (day, product_id), counts in products.items():
-        line = months[(month_of(day), product_id)]
+        month, bit = day_months[day]
+        line = months.get((month, product_id))
+        if line is None:  # the usual case: the product's one day of the month in this batch
+            months[(month, product_id)] = {**counts, "active_days": bit}
+            continue
         for metric in METRICS:
             line[metric] += counts[metric]
-        line["active_days"] |= day_bit(day)
+        line["active_days"] |= bit
     upsert(
         MonthlyProductMetric.__table__,
         [

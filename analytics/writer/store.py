@@ -402,7 +402,7 @@ def _value(event: dict[str, Any]) -> Decimal:
     try:
         return Decimal(str((event.get("props") or {}).get("value") or 0)).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
-        return Decimal("0")
+        return ZERO
 
 
 def _place_in_sessions(
@@ -649,7 +649,7 @@ def _event_totals(events: list[dict[str, Any]]) -> EventTotals:
     """Plain sums of the events: worked out before the visitor locks are taken."""
     days: dict[date, dict[str, Any]] = defaultdict(lambda: dict.fromkeys(ROLLUP_COLUMNS, 0))
     products: dict[tuple[date, int], dict[str, Any]] = defaultdict(
-        lambda: {"views": 0, "carts": 0, "purchases": 0, "revenue": Decimal("0")}
+        lambda: {"views": 0, "carts": 0, "purchases": 0, "revenue": ZERO}
     )
     for event in events:
         day = event["day"]
