@@ -301,6 +301,8 @@ def _viewer_facts(
         if not old and len(days) == 1:  # the usual pair: a first view, on one day
             viewers[(next(iter(days)), pair[1], NEVER)]["visitors"] += 1
             continue
+        if days <= old:  # viewed again on a day already counted: nothing changes
+            continue
         add_product_viewer(after, pair[1], old | days)
         if old:
             add_product_viewer(before, pair[1], old)
