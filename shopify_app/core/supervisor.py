@@ -8,10 +8,11 @@ the worker stops every child and restarts none.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 FIRST_PAUSE_S = 1.0
@@ -116,14 +117,38 @@ class Supervisor:
         self.say(f"{child.name} (pid {child.process.pid}) {how}; restarting it in {pause:g} s")
 
 
+class _Stop:
+    """A child's stop request, held back while it is inside `uninterrupted` blocks."""
+
+    depth = 0  # how many `uninterrupted` blocks are open
+    asked = False
+
+
+@contextlib.contextmanager
+def uninterrupted() -> Iterator[None]:
+    """A block that a SIGTERM to a supervised child does not cut short: the child stops when the
+    block ends (a writer's commit and the acknowledgement of what it stored belong together).
+    Outside a supervised child, SIGTERM is not ours to handle and the block changes nothing."""
+    _Stop.depth += 1
+    try:
+        yield
+    finally:
+        _Stop.depth -= 1
+        if _Stop.asked and not _Stop.depth:  # also when the block failed: stopping comes first
+            raise SystemExit(0)
+
+
 def _child_main(target: Callable[[], None]) -> None:
     """Run `target` so that SIGTERM ends it cleanly, once: its `finally` blocks (a writer leaving
     its partitions) run even when a second SIGTERM follows, as it does when the whole process
-    group is signalled and the supervisor then stops its children."""
+    group is signalled and the supervisor then stops its children. Inside an `uninterrupted`
+    block the stop waits for the block's end."""
 
     def stop_once(_signum: int, _frame: object) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise SystemExit(0)
+        _Stop.asked = True
+        if not _Stop.depth:
+            raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop_once)
     target()

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
-from shopify_app.core.supervisor import Child, Supervisor
+from shopify_app.core.supervisor import Child, Supervisor, uninterrupted
 from tests.support.processes import wait_until
 
 
@@ -119,4 +119,23 @@ def test_a_second_sigterm_does_not_cut_a_childs_cleanup_short(tmp_path: Path) ->
         os.kill(child.process.pid, signal.SIGTERM)  # type: ignore[arg-type]  # ... after the process group's
         time.sleep(0.05)
     assert marker.read_text() == "done"
+    assert child.process.exitcode == 0
+
+
+def _commits_then_acknowledges(marker: Path) -> None:
+    with uninterrupted():  # e.g. a writer's commit and the acknowledgement of what it stored
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.3)
+        marker.write_text("acknowledged")
+    marker.write_text("went on after the stop")  # never reached
+    _runs()
+
+
+def test_a_stop_asked_for_inside_an_uninterrupted_block_comes_at_the_blocks_end(tmp_path: Path) -> None:
+    marker = tmp_path / "step"
+    child = Child("writer", partial(_commits_then_acknowledges, marker))
+    with _supervising(child):
+        assert child.process is not None
+        wait_until(lambda: not child.process.is_alive(), timeout=5, message="the child stopped")  # type: ignore[union-attr]
+    assert marker.read_text() == "acknowledged"
     assert child.process.exitcode == 0
