@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ from flask import Flask
 from sqlalchemy import func, inspect, select
 
 from analytics.models import Event, Order, OrderLine, Visitor, VisitorCustomer
+from analytics.writer.store import store_batches
 from shopify_app.core.extensions import db as database
 from shopify_app.core.models import Collection, Customer, Product, Shop, Variant
 from shopify_app.standin import ShopifyStandin
@@ -167,6 +170,10 @@ def test_shop_redact_deletes_the_shop_from_every_table(deliver: Any, db: Any, sh
     deliver("orders/create", shop.domain, _order(7006, visitor="v-shop"))
     make_event(make_session(shop, make_visitor(shop)), "page_view")
     db.session.commit()
+    _store_product_views(shop.id)  # the writer's rollup tables, which have no keys to cascade
+    rollups = ["daily_product_metrics", "monthly_product_metrics", "daily_product_viewers",
+               "viewed_products", "product_activity", "daily_product_reach", "visitor_timelines"]  # fmt: skip
+    assert all(_count(table, shop_id) for table in rollups)
     deliver("app/uninstalled", shop.domain, {})
     assert deliver("shop/redact", shop.domain, {"shop_domain": shop.domain}).status_code == 200
     db.session.expire_all()
@@ -175,7 +182,23 @@ def test_shop_redact_deletes_the_shop_from_every_table(deliver: Any, db: Any, sh
     assert {"orders", "order_lines", "products", "visitors", "customers", "events"} <= present
     for table in database.metadata.sorted_tables:
         if "shop_id" in table.columns and table.name in present:
-            count = db.session.execute(
-                select(func.count()).select_from(table).where(table.c.shop_id == shop_id)
-            )
-            assert count.scalar_one() == 0, table.name
+            assert _count(table.name, shop_id) == 0, table.name
+
+
+def _store_product_views(shop_id: int) -> None:
+    now = int(time.time() * 1000)
+    views = [
+        {"id": str(uuid.uuid4()), "type": "product_view", "ts": now + n, "client_ts": now + n,
+         "visitor_id": "v-rollups", "product_id": 100 + n}
+        for n in range(3)
+    ]  # fmt: skip
+    store_batches([{"shop_id": shop_id, "received_at": now, "events": views}])
+
+
+def _count(table_name: str, shop_id: int) -> int:
+    table = database.metadata.tables[table_name]
+    return int(
+        database.session.execute(
+            select(func.count()).select_from(table).where(table.c.shop_id == shop_id)
+        ).scalar_one()
+    )
