@@ -94,6 +94,7 @@ def _literals() -> dict[type, Callable[[Any], str]]:
         type(None): {None: "NULL"}.__getitem__,
         float: repr,
         # Rollup rows repeat a few days and amounts: each is written once per statement batch.
+        # (Equal amounts share one text, e.g. 1.0 and 1.00: the same number to a DECIMAL column.)
         Decimal: Memo(lambda value: format(value, "f")).__getitem__,
         datetime: lambda value: "'" + value.isoformat(" ") + "'",
         date: Memo(lambda value: "'" + value.isoformat() + "'").__getitem__,
