@@ -34,7 +34,6 @@ from recommend.feed import feed_sessions
 from recommend.models import RecommendationSession
 from shopify_app.core.extensions import db as database
 from shopify_app.core.models import Customer
-from shopify_app.core.types import utcnow
 from shopify_app.standin import ShopifyStandin
 from tests.pipeline.test_counts import BROWSER
 from tests.support.factories import make_shop
@@ -97,8 +96,11 @@ def _rows_as_text(*, except_shop: Store | None = None) -> Iterator[tuple[str, st
         if except_shop is not None and "shop_id" in table.c:
             query = query.where(table.c.shop_id != except_shop.id)
         for row in database.session.execute(query).all():
-            yield table.name, " ".join(
-                value.decode("latin-1") if isinstance(value, bytes) else str(value) for value in row
+            yield (
+                table.name,
+                " ".join(
+                    value.decode("latin-1") if isinstance(value, bytes) else str(value) for value in row
+                ),
             )
 
 
@@ -117,7 +119,9 @@ def _log_lines_holding(records: list[logging.LogRecord], needles: list[str]) -> 
         text = " ".join([record.getMessage(), *(str(value) for value in vars(record).values())]).lower()
         if record.exc_info:
             text += logging.Formatter().formatException(record.exc_info).lower()
-        found += [f"{record.name}: {record.getMessage()[:200]}" for needle in needles if needle.lower() in text]
+        found += [
+            f"{record.name}: {record.getMessage()[:200]}" for needle in needles if needle.lower() in text
+        ]
     return found
 
 
@@ -170,7 +174,10 @@ def _customer_everywhere(
     assert visitors[phone].customer_id == visitors[laptop].customer_id == customer.id
     sessions = list(database.session.scalars(select(VisitSession.id).where(VisitSession.shop_id == shop.id)))
     feed_sessions(shop.id, sessions)  # the widget trails
-    feed_sessions(other.id, list(database.session.scalars(select(VisitSession.id).where(VisitSession.shop_id == other.id))))
+    feed_sessions(
+        other.id,
+        list(database.session.scalars(select(VisitSession.id).where(VisitSession.shop_id == other.id))),
+    )
     experiment = get_or_create_experiment(shop.id, "widgets")
     for key in (phone, laptop, stranger):
         record_exposure(experiment, visitors[key])
@@ -190,7 +197,11 @@ def _customer_everywhere(
 
 
 def test_customers_redact_leaves_no_row_file_or_log_line_holding_the_customer(
-    app: Flask, client: FlaskClient, deliver: Any, stores: tuple[Store, Store], caplog: pytest.LogCaptureFixture
+    app: Flask,
+    client: FlaskClient,
+    deliver: Any,
+    stores: tuple[Store, Store],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     shop, other = stores
@@ -200,7 +211,11 @@ def test_customers_redact_leaves_no_row_file_or_log_line_holding_the_customer(
     needles = [EMAIL, quote(EMAIL, safe=""), str(CUSTOMER_ID), *keys]
     assert any(needle in row for _, row in _rows_as_text() for needle in needles)  # the scan sees them
 
-    redact = {**ShopifyStandin.sample("customers/redact"), "shop_domain": shop.domain, "orders_to_redact": [8001]}
+    redact = {
+        **ShopifyStandin.sample("customers/redact"),
+        "shop_domain": shop.domain,
+        "orders_to_redact": [8001],
+    }
     redact["customer"] = {"id": CUSTOMER_ID, "email": EMAIL, "phone": "555-625-1199"}
     assert deliver("customers/redact", shop.domain, redact).status_code == 200
 
@@ -224,10 +239,15 @@ def test_customers_redact_leaves_no_row_file_or_log_line_holding_the_customer(
     # the stranger keeps their visit (the link they shared loses its text), the other shop everything
     stranger_events = list(database.session.scalars(select(Event).where(Event.visitor_id == stranger_id)))
     assert len(stranger_events) == 2
-    assert sorted(str(event.url) for event in stranger_events) == ["None", "https://shop.example/products/101"]
+    assert sorted(str(event.url) for event in stranger_events) == [
+        "None",
+        "https://shop.example/products/101",
+    ]
     assert _count(VisitSession.__table__, visitor_id=stranger_id) == 1
     assert _count(RecommendationSession.__table__, shop_id=shop.id) == 1
-    assert {table.name: _count(table, shop_id=other.id) for table in _tables() if "shop_id" in table.c} == other_rows
+    assert {
+        table.name: _count(table, shop_id=other.id) for table in _tables() if "shop_id" in table.c
+    } == other_rows
     # the sale stays in the shop's revenue, detached from the customer
     orders = database.session.execute(select(func.count()).select_from(database.metadata.tables["orders"])
                                       .where(database.metadata.tables["orders"].c.shop_id == shop.id))  # fmt: skip
@@ -236,12 +256,18 @@ def test_customers_redact_leaves_no_row_file_or_log_line_holding_the_customer(
 
 def _count_in(table: Table, column: Any, ids: set[int]) -> int:
     return int(
-        database.session.execute(select(func.count()).select_from(table).where(column.in_(sorted(ids)))).scalar_one()
+        database.session.execute(
+            select(func.count()).select_from(table).where(column.in_(sorted(ids)))
+        ).scalar_one()
     )
 
 
 def test_shop_redact_leaves_no_row_or_file_of_the_shop_and_the_other_shop_untouched(
-    app: Flask, client: FlaskClient, deliver: Any, stores: tuple[Store, Store], caplog: pytest.LogCaptureFixture
+    app: Flask,
+    client: FlaskClient,
+    deliver: Any,
+    stores: tuple[Store, Store],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     shop, other = stores
     _customer_everywhere(app, client, deliver, shop, other)
@@ -259,7 +285,9 @@ def test_shop_redact_leaves_no_row_or_file_of_the_shop_and_the_other_shop_untouc
     assert [(name, row[:120]) for name, row in _rows_as_text() if domain in row] == []
     assert _files_holding(Path(app.instance_path), [domain, EMAIL]) == []
     assert not models.exists()
-    assert {table.name: _count(table, shop_id=other.id) for table in _tables() if "shop_id" in table.c} == other_rows
+    assert {
+        table.name: _count(table, shop_id=other.id) for table in _tables() if "shop_id" in table.c
+    } == other_rows
     # a redelivery finds no shop: ignored, nothing recreated
     again = deliver("shop/redact", domain, {"shop_id": 954889, "shop_domain": domain})
     assert again.get_json() == {"status": "ignored"}
