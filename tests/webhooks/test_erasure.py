@@ -347,3 +347,26 @@ def test_redacting_a_customer_we_never_knew_still_clears_links_carrying_their_em
     assert deliver("customers/redact", shop.domain, redact).status_code == 200
     assert [row for _, row in _rows_as_text() if EMAIL in row] == []
     assert _count(Event.__table__, shop_id=shop.id) == 1
+
+
+def test_the_merchant_downloads_an_answer_once_and_it_is_gone(
+    app: Flask, client: FlaskClient, deliver: Any, stores: tuple[Store, Store]
+) -> None:
+    from shopify_app.core.auth import mint_session_token
+
+    shop, other = stores
+    request = {"shop_domain": shop.domain, "customer": {"id": 4243}, "data_request": {"id": 778}}
+    assert deliver("customers/data_request", shop.domain, request).status_code == 200
+    mine = {"Authorization": f"Bearer {mint_session_token(shop.domain)}"}
+    theirs = {"Authorization": f"Bearer {mint_session_token(other.domain)}"}
+    listed = client.get("/admin/api/data-requests", headers=mine).get_json()
+    assert [(item["id"], item["shopify_customer_id"]) for item in listed["data_requests"]] == [("778", 4243)]
+    assert client.get("/admin/api/data-requests", headers=theirs).get_json()["data_requests"] == []
+    assert client.get("/admin/api/data-requests/778", headers=theirs).status_code == 404  # another shop's
+    assert client.get("/admin/api/data-requests/..%2F..%2Fsecret", headers=mine).status_code == 404
+    downloaded = client.get("/admin/api/data-requests/778", headers=mine)
+    assert downloaded.status_code == 200
+    assert downloaded.get_json()["shopify_customer_id"] == 4243
+    assert "attachment" in downloaded.headers["Content-Disposition"]
+    assert client.get("/admin/api/data-requests/778", headers=mine).status_code == 404  # delivered: deleted
+    assert list((Path(app.instance_path) / "exports" / shop.domain).glob("*.json")) == []
