@@ -179,8 +179,14 @@ def _change_rows(table: Table, condition: Any, clear: Column[Any] | None) -> int
     read first without locks, then changed by primary key, so a scan never holds the writer's rows."""
     key = list(table.primary_key.columns)
     found = [tuple(row) for row in db.session.execute(select(*key).where(condition)).all()]
+    return _change_by_key(table, found, clear)
+
+
+def _change_by_key(table: Table, keys: Sequence[tuple[Any, ...]], clear: Column[Any] | None) -> int:
+    """Delete the rows with these primary keys (or set `clear` to NULL in them); returns how many went."""
+    key = list(table.primary_key.columns)
     changed = 0
-    for part in chunks(found):
+    for part in chunks(keys):
         where = key[0].in_([row[0] for row in part]) if len(key) == 1 else tuple_(*key).in_(part)
         if clear is None:
             changed += _rowcount(db.session.execute(delete(table).where(where)))
@@ -212,14 +218,34 @@ def email_forms(email: str) -> list[str]:
 
 def _erase_shopper_text(shop_id: int, email: str, erasure: Erasure) -> None:
     """Remove the customer's email from what shoppers' browsers sent, in every table of the shop:
-    rows of aggregates (whose text is part of the row) go, other rows lose the text."""
+    rows of aggregates (whose text is part of the row) go, other rows lose the text. One read
+    per table, without locks; the changes by primary key."""
+    forms = email_forms(email)
+    lowered = [form.lower() for form in forms]
     for table in _existing_tables():
-        if "shop_id" not in table.columns:
+        columns = shopper_text_columns(table)
+        if not columns or "shop_id" not in table.columns:
             continue
-        for column in shopper_text_columns(table):
-            matches = or_(*(column.contains(form, autoescape=True) for form in email_forms(email)))
-            condition = (table.c.shop_id == shop_id) & matches
-            _count(erasure, table, _change_rows(table, condition, column if column.nullable else None))
+        key = list(table.primary_key.columns)
+        matches = or_(*(column.contains(form, autoescape=True) for column in columns for form in forms))
+        found = db.session.execute(select(*key, *columns).where(table.c.shop_id == shop_id, matches)).all()
+        doomed: list[tuple[Any, ...]] = []
+        cleared: dict[str, list[tuple[Any, ...]]] = {column.name: [] for column in columns}
+        for row in found:
+            row_key, texts = tuple(row[: len(key)]), row[len(key) :]
+            hits = [
+                column
+                for column, value in zip(columns, texts, strict=True)
+                if isinstance(value, str) and any(form in value.lower() for form in lowered)
+            ]
+            if any(not column.nullable for column in hits):
+                doomed.append(row_key)
+            else:
+                for column in hits:
+                    cleared[column.name].append(row_key)
+        _count(erasure, table, _change_by_key(table, doomed, None))
+        for column in columns:
+            _change_by_key(table, cleared[column.name], column)
 
 
 def forget_dead_letters_of(shop_id: int, *, visitor_keys: Iterable[str], customer_ids: Iterable[int]) -> None:
