@@ -43,7 +43,7 @@ from shopify_app.core.models import Customer, Shop
 CUSTOMERS = "customers"
 VISITORS = "visitors"
 SESSIONS = "sessions"
-# The owners a row can be erased by, and the column of each that names it.
+# The tables whose erased rows take along the rows naming them (or detach those that may be NULL).
 OWNER_TABLES = (CUSTOMERS, VISITORS, SESSIONS)
 
 
