@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -104,11 +103,11 @@ def customer_redacted(shop: Shop, payload: dict[str, Any]) -> None:
     erasure = erase_customer(shop.id, shopify_customer_id, orders, emails=[email] if email else [])
     forget_visitors(shop.id, erasure.visitor_keys)
     delete_customer_data_requests(shop.domain, shopify_customer_id)
-    _forget_waiting_deliveries(shop.domain, [str(shopify_customer_id), *([email] if email else [])])
+    _forget_waiting_deliveries(shop.domain, shopify_customer_id, email)
     log.info("customer redacted", extra={"rows_deleted": sum(erasure.deleted.values())})
 
 
-def _forget_waiting_deliveries(shop_domain: str, needles: list[str]) -> None:
+def _forget_waiting_deliveries(shop_domain: str, shopify_customer_id: int, email: str | None) -> None:
     """Clear the bodies of the shop's deliveries still kept (failed or waiting) that name the customer."""
     waiting = db.session.execute(
         select(WebhookDelivery).where(
@@ -116,10 +115,28 @@ def _forget_waiting_deliveries(shop_domain: str, needles: list[str]) -> None:
         )
     ).scalars()
     for delivery in waiting:
-        body = json.dumps(delivery.payload).lower()
-        if any(needle.lower() in body for needle in needles):
+        if _names_customer(delivery.payload, shopify_customer_id, (email or "").lower()):
             delivery.payload = None
             delivery.error = None
+
+
+def _names_customer(value: Any, shopify_customer_id: int, email: str) -> bool:
+    """Whether a webhook body holds the customer's id (as a whole value) or email anywhere."""
+    if isinstance(value, dict):
+        return any(_names_customer(item, shopify_customer_id, email) for item in value.values())
+    if isinstance(value, list):
+        return any(_names_customer(item, shopify_customer_id, email) for item in value)
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value == shopify_customer_id
+    if isinstance(value, str):
+        return (
+            value == str(shopify_customer_id)
+            or value.endswith(f"/Customer/{shopify_customer_id}")
+            or (bool(email) and email in value.lower())
+        )
+    return False
 
 
 def shop_redacted(shop: Shop, payload: dict[str, Any]) -> None:

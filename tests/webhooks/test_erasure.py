@@ -370,3 +370,32 @@ def test_the_merchant_downloads_an_answer_once_and_it_is_gone(
     assert "attachment" in downloaded.headers["Content-Disposition"]
     assert client.get("/admin/api/data-requests/778", headers=mine).status_code == 404  # delivered: deleted
     assert list((Path(app.instance_path) / "exports" / shop.domain).glob("*.json")) == []
+
+
+def test_redact_clears_the_kept_bodies_of_failed_deliveries_naming_the_customer_only(
+    deliver: Any, stores: tuple[Store, Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from webhooks.handlers import HANDLERS
+    from webhooks.models import WebhookDelivery
+
+    shop, _ = stores
+
+    def down(_shop: Any, _payload: Any) -> None:
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setitem(HANDLERS, "orders/create", down)
+    theirs = _order(8101, "v-other")
+    theirs["customer"] = {"id": 5550001, "email": "someone.else@example.com"}
+    assert deliver("orders/create", shop.domain, _order(8100, "v-x"), webhook_id="wh-mine").status_code == 500
+    assert deliver("orders/create", shop.domain, theirs, webhook_id="wh-theirs").status_code == 500
+    monkeypatch.undo()
+    redact = {
+        "shop_domain": shop.domain,
+        "customer": {"id": CUSTOMER_ID, "email": EMAIL},
+        "orders_to_redact": [8100],
+    }
+    assert deliver("customers/redact", shop.domain, redact).status_code == 200
+    database.session.remove()
+    kept = dict(database.session.execute(select(WebhookDelivery.webhook_id, WebhookDelivery.payload)).all())
+    assert kept["wh-mine"] is None
+    assert kept["wh-theirs"]["customer"]["email"] == "someone.else@example.com"
