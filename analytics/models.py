@@ -144,7 +144,7 @@ class Event(db.Model):  # type: ignore[name-defined]
     utm_source: Mapped[str | None] = mapped_column(String(255), info=SENT)
     utm_medium: Mapped[str | None] = mapped_column(String(255), info=SENT)
     utm_campaign: Mapped[str | None] = mapped_column(String(255), info=SENT)
-    props: Mapped[dict[str, Any] | None] = mapped_column(JsonDict)
+    props: Mapped[dict[str, Any] | None] = mapped_column(JsonDict, info=SENT)
     client_ts: Mapped[datetime] = mapped_column(Timestamp)
     occurred_at: Mapped[datetime] = mapped_column(Timestamp)
     received_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -19,12 +19,13 @@ writer's; `forget_dead_letters_of` is where they are erased too.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from sqlalchemy import Column, Table, delete, inspect, or_, select, tuple_, update
+from sqlalchemy import Column, String, Table, Text, cast, delete, inspect, or_, select, tuple_, update
 
 from analytics.models import (
     REFERENCES,
@@ -227,7 +228,9 @@ def _erase_shopper_text(shop_id: int, email: str, erasure: Erasure) -> None:
         if not columns or "shop_id" not in table.columns:
             continue
         key = list(table.primary_key.columns)
-        matches = or_(*(column.contains(form, autoescape=True) for column in columns for form in forms))
+        matches = or_(
+            *(_as_text(column).contains(form, autoescape=True) for column in columns for form in forms)
+        )
         found = db.session.execute(select(*key, *columns).where(table.c.shop_id == shop_id, matches)).all()
         doomed: list[tuple[Any, ...]] = []
         cleared: dict[str, list[tuple[Any, ...]]] = {column.name: [] for column in columns}
@@ -236,7 +239,7 @@ def _erase_shopper_text(shop_id: int, email: str, erasure: Erasure) -> None:
             hits = [
                 column
                 for column, value in zip(columns, texts, strict=True)
-                if isinstance(value, str) and any(form in value.lower() for form in lowered)
+                if value is not None and any(form in _text_of(value) for form in lowered)
             ]
             if any(not column.nullable for column in hits):
                 doomed.append(row_key)
@@ -246,6 +249,15 @@ def _erase_shopper_text(shop_id: int, email: str, erasure: Erasure) -> None:
         _count(erasure, table, _change_by_key(table, doomed, None))
         for column in columns:
             _change_by_key(table, cleared[column.name], column)
+
+
+def _as_text(column: Column[Any]) -> Any:
+    """The column as text to search (a JSON column, e.g. event props, as its serialised form)."""
+    return column if isinstance(column.type, String | Text) else cast(column, Text)
+
+
+def _text_of(value: Any) -> str:
+    return (value if isinstance(value, str) else json.dumps(value, default=str)).lower()
 
 
 def forget_dead_letters_of(shop_id: int, *, visitor_keys: Iterable[str], customer_ids: Iterable[int]) -> None:
