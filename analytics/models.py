@@ -31,6 +31,11 @@ from shopify_app.core.types import BigId, JsonDict, Money, Timestamp, utcnow
 
 LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 REFERENCES = "references"  # Column.info key: the table a column without a foreign key points into
+# Column.info key: text as a shopper's browser sent it (URLs, campaigns), which can carry personal
+# data (an `?email=` in a link); a customer's erasure removes rows (or clears the column when it
+# may be NULL) where it holds the customer's email (`analytics.privacy`).
+SHOPPER_TEXT = "shopper_text"
+SENT = {SHOPPER_TEXT: True}
 
 
 class Visitor(db.Model):  # type: ignore[name-defined]
@@ -92,11 +97,11 @@ class VisitSession(db.Model):  # type: ignore[name-defined]
     checkouts: Mapped[int] = mapped_column(Integer, default=0)
     purchases: Mapped[int] = mapped_column(Integer, default=0)
     revenue: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
-    landing_url: Mapped[str | None] = mapped_column(String(2048))
-    referrer: Mapped[str | None] = mapped_column(String(2048))
-    utm_source: Mapped[str | None] = mapped_column(String(255))
-    utm_medium: Mapped[str | None] = mapped_column(String(255))
-    utm_campaign: Mapped[str | None] = mapped_column(String(255))
+    landing_url: Mapped[str | None] = mapped_column(String(2048), info=SENT)
+    referrer: Mapped[str | None] = mapped_column(String(2048), info=SENT)
+    utm_source: Mapped[str | None] = mapped_column(String(255), info=SENT)
+    utm_medium: Mapped[str | None] = mapped_column(String(255), info=SENT)
+    utm_campaign: Mapped[str | None] = mapped_column(String(255), info=SENT)
     device: Mapped[str | None] = mapped_column(String(16))
     is_new_visitor: Mapped[bool] = mapped_column(Boolean, default=True)
     purchase_probability: Mapped[float | None] = mapped_column()
@@ -105,7 +110,7 @@ class VisitSession(db.Model):  # type: ignore[name-defined]
     # and the day before it (`analytics.writer.session_state`). NULL funnel_step: not known yet.
     funnel_step: Mapped[int | None] = mapped_column(SmallInteger)
     funnel_at: Mapped[datetime | None] = mapped_column(Timestamp)
-    page_days: Mapped[str | None] = mapped_column(LongText)
+    page_days: Mapped[str | None] = mapped_column(LongText, info=SENT)
 
 
 class Event(db.Model):  # type: ignore[name-defined]
@@ -129,17 +134,17 @@ class Event(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     shop_id: Mapped[int] = mapped_column(Integer)
     event_id: Mapped[str] = mapped_column(String(36))
-    visitor_id: Mapped[int] = mapped_column(BigId)
-    session_id: Mapped[int] = mapped_column(BigId)
+    visitor_id: Mapped[int] = mapped_column(BigId, info={REFERENCES: "visitors"})
+    session_id: Mapped[int] = mapped_column(BigId, info={REFERENCES: "sessions"})
     customer_id: Mapped[int | None] = mapped_column(BigId, info={REFERENCES: "customers"})
     type: Mapped[str] = mapped_column(String(64))
     product_id: Mapped[int | None] = mapped_column(BigInteger)
-    url: Mapped[str | None] = mapped_column(String(2048))
-    referrer: Mapped[str | None] = mapped_column(String(2048))
-    utm_source: Mapped[str | None] = mapped_column(String(255))
-    utm_medium: Mapped[str | None] = mapped_column(String(255))
-    utm_campaign: Mapped[str | None] = mapped_column(String(255))
-    props: Mapped[dict[str, Any] | None] = mapped_column(JsonDict)
+    url: Mapped[str | None] = mapped_column(String(2048), info=SENT)
+    referrer: Mapped[str | None] = mapped_column(String(2048), info=SENT)
+    utm_source: Mapped[str | None] = mapped_column(String(255), info=SENT)
+    utm_medium: Mapped[str | None] = mapped_column(String(255), info=SENT)
+    utm_campaign: Mapped[str | None] = mapped_column(String(255), info=SENT)
+    props: Mapped[dict[str, Any] | None] = mapped_column(JsonDict, info=SENT)
     client_ts: Mapped[datetime] = mapped_column(Timestamp)
     occurred_at: Mapped[datetime] = mapped_column(Timestamp)
     received_at: Mapped[datetime] = mapped_column(Timestamp)
@@ -304,7 +309,7 @@ class DailyReferrerMetric(db.Model):  # type: ignore[name-defined]
 
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    referrer: Mapped[str] = mapped_column(String(255), primary_key=True)
+    referrer: Mapped[str] = mapped_column(String(255), primary_key=True, info=SENT)
     sessions: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -316,9 +321,9 @@ class DailyCampaignMetric(db.Model):  # type: ignore[name-defined]
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     campaign_key: Mapped[str] = mapped_column(DigestKey, primary_key=True)
-    utm_source: Mapped[str] = mapped_column(String(255))
-    utm_medium: Mapped[str | None] = mapped_column(String(255))
-    utm_campaign: Mapped[str | None] = mapped_column(String(255))
+    utm_source: Mapped[str] = mapped_column(String(255), info=SENT)
+    utm_medium: Mapped[str | None] = mapped_column(String(255), info=SENT)
+    utm_campaign: Mapped[str | None] = mapped_column(String(255), info=SENT)
     sessions: Mapped[int] = mapped_column(Integer, default=0)
     purchasing_sessions: Mapped[int] = mapped_column(Integer, default=0)
     revenue: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
@@ -337,7 +342,7 @@ class DailyPageMetric(db.Model):  # type: ignore[name-defined]
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     page_key: Mapped[str] = mapped_column(DigestKey, primary_key=True)
     since: Mapped[date] = mapped_column(Date, primary_key=True)
-    url: Mapped[str] = mapped_column(String(2048))
+    url: Mapped[str] = mapped_column(String(2048), info=SENT)
     views: Mapped[int] = mapped_column(Integer, default=0)
     sessions: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -394,7 +399,9 @@ class ViewedProduct(db.Model):  # type: ignore[name-defined]
     __tablename__ = "viewed_products"
 
     shop_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    visitor_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    visitor_id: Mapped[int] = mapped_column(
+        BigId, primary_key=True, autoincrement=False, info={REFERENCES: "visitors"}
+    )
     product_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     last_viewed_at: Mapped[datetime] = mapped_column(Timestamp)
 

@@ -22,7 +22,7 @@ from sqlalchemy import BigInteger, Date, ForeignKey, Integer, LargeBinary, Strin
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
-from analytics.models import DigestKey
+from analytics.models import REFERENCES, DigestKey
 from shopify_app.core.extensions import db
 
 BIAS = 2**31  # a local day can start up to 14 h before its UTC midnight
@@ -74,7 +74,7 @@ class VisitorTimeline(db.Model):  # type: ignore[name-defined]
     shop_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     type: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    visitor_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    visitor_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, info={REFERENCES: "visitors"})
     moments: Mapped[bytes] = mapped_column(TimelineBytes)
 
 

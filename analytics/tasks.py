@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from celery import shared_task
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from analytics.retention import purge_expired_events
@@ -15,6 +15,7 @@ from shopify_app.core.models import Shop
 
 RECONCILE_EVERY_SECONDS = 6 * 3600
 SEGMENTS_EVERY_SECONDS = 3600
+DATA_REQUESTS_EVERY_SECONDS = 3600
 
 
 @shared_task(name="analytics.purge_expired_events", ignore_result=True)
@@ -80,9 +81,23 @@ def refresh_segments_task() -> dict[str, int]:
     return {shop.domain: refresh_all(shop.id) for shop in _active_shops()}
 
 
+@shared_task(name="analytics.purge_expired_data_requests", ignore_result=True)
+def purge_expired_data_requests_task() -> int:
+    """Delete data-request exports older than DATA_REQUEST_RETENTION_DAYS; returns how many."""
+    from analytics.data_requests import purge_expired_data_requests
+
+    return purge_expired_data_requests(current_app.config["DATA_REQUEST_RETENTION_DAYS"])
+
+
 def schedule(app: Flask) -> None:
-    """Put reconciliation and segment refresh on the beat schedule."""
+    """Put reconciliation, segment refresh and the exports' expiry on the beat schedule."""
     from shopify_app.core.tasks import schedule_task
 
+    schedule_task(
+        app,
+        "analytics-purge-data-requests",
+        "analytics.purge_expired_data_requests",
+        DATA_REQUESTS_EVERY_SECONDS,
+    )
     schedule_task(app, "analytics-reconcile-rollups", "analytics.reconcile_rollups", RECONCILE_EVERY_SECONDS)
     schedule_task(app, "analytics-refresh-segments", "analytics.refresh_segments", SEGMENTS_EVERY_SECONDS)

@@ -103,3 +103,17 @@ def recall(name: str) -> str | None:
         return _local_get(f"cs:{name}")
     raw = client.get(f"cs:{name}")
     return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def forget_visitors(shop_id: int, visitor_keys: list[str]) -> None:
+    """Drop the notifications waiting for these visitors (their customer's erasure)."""
+    keys = [_pending_key(shop_id, visitor_key) for visitor_key in visitor_keys]
+    if not keys:
+        return
+    client = get_redis()
+    if client is None:
+        with _lock:
+            for key in keys:
+                _local.pop(key, None)
+    else:
+        client.delete(*keys)

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from analytics.models import REFERENCES
 from shopify_app.core.extensions import db
 from shopify_app.core.types import Timestamp
 
@@ -26,7 +27,9 @@ class RecommendationSession(db.Model):  # type: ignore[name-defined]
     __table_args__ = (Index("ix_rec_sessions_shop_id_version", "shop_id", "version"),)
 
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
-    session_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    session_id: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False, info={REFERENCES: "sessions"}
+    )
     viewed: Mapped[str] = mapped_column(Text, default="")
     carted: Mapped[str] = mapped_column(Text, default="")
     bought: Mapped[str] = mapped_column(Text, default="")

@@ -32,6 +32,7 @@ from recommend.live import current_model
 from recommend.settings import RecommendationSettings
 from recommend.widgets import MerchantRules, Placement, VisitorHistory, choose
 from shopify_app.core.extensions import db, get_redis
+from shopify_app.core.logging import describe_error
 from shopify_app.core.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -134,9 +135,10 @@ def _log_exposure(shop_id: int, experiment_id: int, visitor_key: str) -> None:
                 get_or_create_experiment(shop_id, EXPERIMENT_KEY), get_or_create_visitor(shop_id, visitor_key)
             )
         )
-    except SQLAlchemyError:
+    except SQLAlchemyError as exc:
         db.session.rollback()
-        log.warning("exposure of %s not recorded", visitor_key, exc_info=True)
+        # no visitor key, no exception message: both identify the shopper
+        log.warning("a widget exposure was not recorded: %s", describe_error(exc))
 
 
 def _cache_key(catalog: ShopCatalog, model_version: int, placement: Placement, rules: Any) -> str:

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from shopify_app.core.errors import AppError
 from shopify_app.core.extensions import db
+from shopify_app.core.logging import describe_error, error_frames
 
 log = logging.getLogger(__name__)
 
@@ -36,5 +37,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[Response, int]:
         db.session.rollback()
-        log.exception("unhandled error")
+        # the class and the frames, not the message: a database error's quotes the row's values
+        log.error("unhandled error: %s", describe_error(error), extra={"where": error_frames(error)})
         return jsonify({"error": "internal_error", "message": "internal server error"}), 500

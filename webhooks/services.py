@@ -9,11 +9,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from shopify_app.core.extensions import db
+from shopify_app.core.logging import describe_error, error_frames
 from shopify_app.core.shops import find_shop
 from shopify_app.core.types import utcnow
 from webhooks.models import WebhookDelivery
 
 log = logging.getLogger(__name__)
+# Topics after which nothing of the shop is kept, not even the delivery's own receipt (a
+# redelivery then finds no shop and is ignored).
+FORGET_RECEIPT = ("shop/redact",)
+
+
+class DeliveryFailed(Exception):
+    """A delivery's handler failed; the message says how without the values (see `describe_error`)."""
 
 
 def accept_delivery(webhook_id: str, shop_domain: str, topic: str, payload: dict[str, Any]) -> int | None:
@@ -62,14 +70,19 @@ def process_delivery(delivery_id: int) -> str:
         delivery.payload = None  # personal data is kept no longer than needed
         delivery.error = None
         delivery.processed_at = utcnow()
+        if delivery.topic in FORGET_RECEIPT and shop is not None:
+            db.session.delete(delivery)
         db.session.commit()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - recorded, then raised again as DeliveryFailed
         db.session.rollback()
+        what = describe_error(exc)
         failed = db.session.get(WebhookDelivery, delivery_id)
         if failed is not None:
             failed.status = "failed"
             failed.attempts = attempts
-            failed.error = f"{type(exc).__name__}: {exc}"[:2000]
+            failed.error = what[:2000]
             db.session.commit()
-        raise
-    return delivery.status
+        log.warning("webhook delivery %s failed: %s", delivery_id, what, extra={"where": error_frames(exc)})
+        # raised without the original, whose message (and Celery's retry line) could quote the body
+        raise DeliveryFailed(what) from None
+    return "processed"

@@ -1,7 +1,7 @@
 """Webhook endpoints: one per topic, plus the seed's purchase endpoint.
 
 Each checks the HMAC over the raw body first (401 and nothing written when it fails), then the
-shop domain and delivery id, records the delivery once, hands it to a task and answers at once.
+shop domain (a body naming another shop than the header: 401) and delivery id, records the delivery once, hands it to a task and answers at once.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from shopify_app.core.errors import BadRequest, Unauthorized
 from shopify_app.core.logging import bind_log_context
-from shopify_app.core.shops import find_shop, require_shop_domain
+from shopify_app.core.shops import find_shop, require_shop_domain, sanitize_shop_domain
 from webhooks.handlers import HANDLERS
 from webhooks.services import accept_delivery
 from webhooks.verification import verify_webhook
@@ -28,6 +28,37 @@ class InvalidWebhookSignature(Unauthorized):
     """The webhook's X-Shopify-Hmac-Sha256 does not match its body."""
 
     code = "invalid_webhook_hmac"
+
+
+class WebhookShopMismatch(Unauthorized):
+    """The signed body names another shop than the (unsigned) X-Shopify-Shop-Domain header."""
+
+    code = "webhook_shop_mismatch"
+
+
+# Body fields naming the shop: the compliance topics' `shop_domain`, the shop resource's
+# `myshopify_domain`, and its `domain` (the primary domain: compared only when it is a
+# myshopify.com one, since a custom domain cannot be checked against the header).
+SHOP_FIELDS = ("shop_domain", "myshopify_domain")
+
+
+def check_payload_shop(domain: str, payload: dict[str, Any]) -> None:
+    """Refuse a delivery whose signed body names another shop than the header does.
+
+    The HMAC covers the body only, so a body signed for one shop re-sent with another shop's
+    header (a `shop/redact` above all) must not act on that other shop."""
+    for name in SHOP_FIELDS:
+        value = payload.get(name)
+        if value is not None and (not isinstance(value, str) or sanitize_shop_domain(value) != domain):
+            raise WebhookShopMismatch(
+                f"the body's {name} is not the X-Shopify-Shop-Domain shop", field="X-Shopify-Shop-Domain"
+            )
+    primary = payload.get("domain")
+    named = sanitize_shop_domain(primary) if isinstance(primary, str) else None
+    if named is not None and named != domain:
+        raise WebhookShopMismatch(
+            "the body's domain is not the X-Shopify-Shop-Domain shop", field="X-Shopify-Shop-Domain"
+        )
 
 
 def _secrets() -> list[str]:
@@ -56,6 +87,7 @@ def receive(allowed_topics: tuple[str, ...]) -> Any:
         raise BadRequest("the webhook body is not JSON", field="body") from None
     if not isinstance(payload, dict):
         raise BadRequest("the webhook body is not a JSON object", field="body")
+    check_payload_shop(domain, payload)
     if find_shop(domain) is None:
         return jsonify({"status": "ignored"}), 200
     delivery_id = accept_delivery(webhook_id, domain, topic, payload)
@@ -112,7 +144,7 @@ def openapi_paths() -> dict[str, Any]:
                 {"type": "object", "properties": {"status": {"type": "string"}}, "required": ["status"]},
             ),
             "400": error_response("Malformed headers or body"),
-            "401": error_response("HMAC does not verify"),
+            "401": error_response("HMAC does not verify, or the body names another shop than the header"),
         },
     }
     paths = {topic_path(topic): {"post": dict(operation)} for topic in HANDLERS}

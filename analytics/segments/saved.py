@@ -5,8 +5,6 @@ Each public function is one unit of work and commits once.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import datetime
 from typing import Any
@@ -18,6 +16,7 @@ from analytics.segments.rules import describe_rule, select_customers, validate_r
 from shopify_app.core.errors import BadRequest, Conflict, NotFound
 from shopify_app.core.extensions import db
 from shopify_app.core.models import Customer, Shop
+from shopify_app.core.spreadsheets import csv_text
 from shopify_app.core.types import utcnow
 
 TAG = re.compile(r"^[A-Za-z0-9 _:.-]{1,64}$")
@@ -143,27 +142,15 @@ def members(segment: Segment) -> list[Customer]:
 
 
 def export_csv(segment: Segment) -> str:
-    """The members as CSV (customer id, Shopify id, email, first and last name)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["customer_id", "shopify_customer_id", "email", "first_name", "last_name"])
-    for person in members(segment):
-        writer.writerow(
-            [
-                person.id,
-                person.shopify_id,
-                _cell(person.email),
-                _cell(person.first_name),
-                _cell(person.last_name),
-            ]
-        )
-    return out.getvalue()
-
-
-def _cell(value: str | None) -> str:
-    """A CSV cell safe to open in a spreadsheet (no formula injection)."""
-    text = value or ""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    """The members as CSV (customer id, Shopify id, email, first and last name), safe to open in a
+    spreadsheet (`shopify_app.core.spreadsheets`)."""
+    return csv_text(
+        ["customer_id", "shopify_customer_id", "email", "first_name", "last_name"],
+        (
+            [person.id, person.shopify_id, person.email, person.first_name, person.last_name]
+            for person in members(segment)
+        ),
+    )
 
 
 def sync_tags(shop: Shop, segment: Segment) -> dict[str, int]:

@@ -16,6 +16,7 @@ OTHER_ADMIN_MODULES = (
     "shopify_app.admin.experiments",
     "shopify_app.admin.notifications",
     "shopify_app.admin.recommendations",
+    "shopify_app.admin.data_requests",
 )
 SECURED: list[dict[str, list[str]]] = [{"sessionToken": []}]
 DENIED = {

@@ -1,8 +1,8 @@
 """Embedded-admin authentication: Shopify session tokens (App Bridge `id_token`).
 
 A token is an HS256 JWT signed with the app secret. We check the signature (the current secret,
-then the previous one during rotation), `aud` == API key, `exp`/`nbf` with 10 s leeway, the
-required claims, and that the `iss` and `dest` hosts are the same shop. A rejected XHR gets 401
+then the previous one during rotation), `aud` == API key, `exp` (required)/`nbf` with 10 s leeway,
+the required claims, and that the `iss` and `dest` hosts are the same shop. A rejected XHR gets 401
 with `X-Shopify-Retry-Invalid-Session-Request: 1` so App Bridge fetches a fresh token.
 """
 
@@ -76,6 +76,9 @@ def decode_session_token(token: str) -> dict[str, Any]:
             if "Signature verification failed" in last_error:
                 continue
             raise InvalidSessionToken(f"session token rejected: {last_error}") from None
+        # PyJWT checks `exp` only when the token has one: a token without it would never expire.
+        if not isinstance(claims.get("exp"), int | float):
+            raise InvalidSessionToken("session token rejected: it has no exp (expiry)")
         if urlsplit(claims["iss"]).hostname != urlsplit(claims["dest"]).hostname:
             raise InvalidSessionToken("session token rejected: iss and dest hosts differ")
         return claims

@@ -6,6 +6,8 @@ typo fails at start-up with one clear line instead of misbehaving later.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -14,6 +16,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key"  # noqa: S105 - refused in production
+DEMO_API_KEY = "demo-api-key"
+DEMO_API_SECRET = "demo-api-secret"  # noqa: S105 - refused in production
+MIN_SECRET_KEY_BYTES = 32
 PROFILES = ("development", "production", "testing")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,8 +104,8 @@ class Settings:
     database_replica_url: str | None = None
     redis_url: str | None = None
     celery_broker_url: str | None = None
-    shopify_api_key: str = "demo-api-key"
-    shopify_api_secret: str = "demo-api-secret"  # noqa: S105 - refused in production
+    shopify_api_key: str = DEMO_API_KEY
+    shopify_api_secret: str = DEMO_API_SECRET
     shopify_api_secret_previous: str | None = None
     shopify_app_url: str = "http://127.0.0.1:8000"
     shopify_api_version: str = "2026-10"
@@ -115,6 +120,7 @@ class Settings:
     ingest_spool_dir: str = ""  # "" (or INGEST_SPOOL_DIR=off): the collector waits on Redis per request
     recommendations_refresh_seconds: int = 10
     recommendations_cache_seconds: int = 300
+    data_request_retention_days: int = 7
     log_format: str = "text"
     log_level: str = "INFO"
     host: str = "127.0.0.1"
@@ -170,6 +176,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: str) -
         ingest_spool_dir=_spool_dir(env, instance_path),
         recommendations_refresh_seconds=env_int(env, "RECOMMENDATIONS_REFRESH_SECONDS", 10),
         recommendations_cache_seconds=env_int(env, "RECOMMENDATIONS_CACHE_SECONDS", 300),
+        data_request_retention_days=env_int(env, "DATA_REQUEST_RETENTION_DAYS", 7, minimum=1),
         log_format=env_choice(
             env, "LOG_FORMAT", "json" if profile == "production" else "text", ("json", "text")
         ),
@@ -207,9 +214,38 @@ def _api_base_url(env: Mapping[str, str]) -> str:
 
 
 def check_production(settings: Settings, env: Mapping[str, str]) -> None:
-    """Refuse to run in production on development defaults."""
-    if settings.secret_key == DEFAULT_SECRET_KEY:
-        raise ConfigError("SECRET_KEY: must be set to a long random value in production")
-    for name in ("SHOPIFY_API_KEY", "SHOPIFY_API_SECRET", "TOKEN_ENCRYPTION_KEY"):
-        if _text(env, name) is None:
-            raise ConfigError(f"{name}: must be set in production")
+    """Refuse to run in production on missing, demo or weak secrets, naming all of them at once."""
+    problems = []
+    secret_key = _text(env, "SECRET_KEY")
+    if secret_key is None or secret_key == DEFAULT_SECRET_KEY:
+        problems.append(f"SECRET_KEY: must be set to a random value of at least {MIN_SECRET_KEY_BYTES} bytes")
+    elif len(secret_key.encode()) < MIN_SECRET_KEY_BYTES:
+        problems.append(
+            f"SECRET_KEY: must be at least {MIN_SECRET_KEY_BYTES} bytes, not {len(secret_key.encode())}"
+        )
+    for name, demo in (("SHOPIFY_API_KEY", DEMO_API_KEY), ("SHOPIFY_API_SECRET", DEMO_API_SECRET)):
+        value = _text(env, name)
+        if value is None:
+            problems.append(f"{name}: must be set (from the Partner Dashboard)")
+        elif value == demo:
+            problems.append(f"{name}: is the demo value; set the app's own (from the Partner Dashboard)")
+    if _text(env, "SHOPIFY_API_SECRET_PREVIOUS") == DEMO_API_SECRET:
+        problems.append("SHOPIFY_API_SECRET_PREVIOUS: is the demo value")
+    encryption_keys = _text(env, "TOKEN_ENCRYPTION_KEY")
+    if encryption_keys is None:
+        problems.append("TOKEN_ENCRYPTION_KEY: must be set")
+    elif not all(_is_fernet_key(key) for key in encryption_keys.split(",")):
+        problems.append(
+            "TOKEN_ENCRYPTION_KEY: expected comma-separated Fernet keys (32 url-safe base64 bytes each)"
+        )
+    if problems:
+        raise ConfigError("production refuses to start on missing or weak secrets: " + "; ".join(problems))
+
+
+def _is_fernet_key(key: str) -> bool:
+    """A Fernet key is 32 bytes in url-safe base64 (44 characters with padding)."""
+    text = key.strip()
+    try:
+        return len(base64.urlsafe_b64decode(text.encode("ascii"))) == 32 and len(text) == 44
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return False

@@ -43,10 +43,14 @@ def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
 
 
 def engine_options(url: str) -> dict[str, Any]:
-    """Connection pool settings suited to the database behind `url`."""
+    """Connection pool settings suited to the database behind `url`.
+
+    Statement parameters are kept out of error messages and SQL logging (`hide_parameters`):
+    they are shoppers' emails, URLs and event values, and errors end in log lines."""
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30}}
+        return {"connect_args": {"timeout": 30}, "hide_parameters": True}
     options: dict[str, Any] = {
+        "hide_parameters": True,
         "pool_pre_ping": True,
         "pool_recycle": 1800,
         "pool_size": 10,

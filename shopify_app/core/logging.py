@@ -9,9 +9,14 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import traceback
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+
+from shopify_app.core.errors import AppError
 
 log_context: ContextVar[dict[str, Any] | None] = ContextVar("log_context", default=None)
 
@@ -81,3 +86,23 @@ def configure_logging(*, fmt: str, level: str) -> None:
     )
     root.addHandler(handler)
     root.setLevel(level)
+
+
+def describe_error(error: BaseException) -> str:
+    """What failed, safe for a log line or a stored status: never the values involved.
+
+    A database error's message quotes its SQL and often the row ("Duplicate entry 'x'"), and a
+    Python error's can repeat the input, so only our own errors (written for the merchant) keep
+    their message; a database error gives its class and server error code, others their class."""
+    if isinstance(error, AppError):
+        return f"{type(error).__name__}: {error.message}"
+    if isinstance(error, DBAPIError):
+        code = getattr(error.orig, "args", (None,))[:1]
+        number = code[0] if code and isinstance(code[0], int) else None
+        return f"{type(error).__name__} ({type(error.orig).__name__}{f' {number}' if number else ''})"
+    return type(error).__name__
+
+
+def error_frames(error: BaseException) -> str:
+    """Where an error happened (file, line, function and source line of each frame), without its message."""
+    return "".join(traceback.format_tb(error.__traceback__)).rstrip()

@@ -134,3 +134,22 @@ def test_another_shops_token_sees_none_of_this_shops_data(client: FlaskClient, v
     page = client.get("/admin/", query_string={"id_token": mint_session_token(other.domain)})
     assert page.status_code == 200
     assert MARKER not in page.get_data(as_text=True)
+
+
+def test_a_session_token_without_exp_is_refused_by_admin_routes(
+    app: Flask, client: FlaskClient, victim: Any
+) -> None:
+    shop, _ = victim
+    now = int(time.time())
+    claims = {"iss": f"https://{shop.domain}/admin", "dest": f"https://{shop.domain}",
+              "aud": app.config["SHOPIFY_API_KEY"], "sub": "1", "nbf": now, "iat": now, "jti": "j", "sid": "s"}  # fmt: skip
+    endless = jwt.encode(claims, app.config["SHOPIFY_API_SECRET"], algorithm="HS256")
+    response = client.get("/analytics/session_count/", headers={"Authorization": f"Bearer {endless}"})
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "invalid_session_token"
+    assert response.headers["X-Shopify-Retry-Invalid-Session-Request"] == "1"
+    good = jwt.encode({**claims, "exp": now + 60}, app.config["SHOPIFY_API_SECRET"], algorithm="HS256")
+    assert (
+        client.get("/analytics/session_count/", headers={"Authorization": f"Bearer {good}"}).status_code
+        == 200
+    )

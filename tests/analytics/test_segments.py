@@ -84,6 +84,11 @@ def test_segments_from_builder_to_shopify_tags(client: FlaskClient, standin: Sho
     rows = list(csv.DictReader(io.StringIO(exported)))
     assert [row["shopify_customer_id"] for row in rows] == [str(abandoner.shopify_id)]
     assert rows[0]["email"] == "'=HYPERLINK(evil)", "a formula is neutralised for spreadsheets"
+    abandoner.first_name, abandoner.last_name = "\t=1+2", "\r@SUM(A1)"  # hidden behind a tab or a return
+    db.session.flush()
+    exported = api("GET", f"/segments/{created['id']}/export.csv").get_data(as_text=True)
+    (row,) = csv.DictReader(io.StringIO(exported))
+    assert (row["first_name"], row["last_name"]) == ("'\t=1+2", "'\r@SUM(A1)")
 
     assert api("POST", f"/segments/{created['id']}/sync").get_json() == {"added": 1, "removed": 0}
     gid = f"gid://shopify/Customer/{abandoner.shopify_id}"

@@ -6,6 +6,8 @@ import pytest
 
 from shopify_app.core.config import ConfigError, load_settings
 
+FERNET_KEY = "Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyMTI="
+
 
 def settings(**env: str):
     return load_settings(env, instance_path="/tmp/instance")
@@ -76,3 +78,52 @@ def test_production_starts_when_fully_configured() -> None:
         TOKEN_ENCRYPTION_KEY="Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyMTI=",
     )
     assert s.log_format == "json"
+
+
+def test_production_names_every_missing_demo_or_weak_secret_in_one_message() -> None:
+    with pytest.raises(ConfigError) as refused:
+        settings(
+            CLICKSTREAM_ENV="production",
+            SECRET_KEY="x",
+            SHOPIFY_API_KEY="demo-api-key",
+            SHOPIFY_API_SECRET="demo-api-secret",
+            TOKEN_ENCRYPTION_KEY="not-a-fernet-key",
+        )
+    message = str(refused.value)
+    assert "SECRET_KEY: must be at least 32 bytes, not 1" in message
+    assert "SHOPIFY_API_KEY: is the demo value" in message
+    assert "SHOPIFY_API_SECRET: is the demo value" in message
+    assert "TOKEN_ENCRYPTION_KEY: expected comma-separated Fernet keys" in message
+    assert "not-a-fernet-key" not in message  # a secret is never echoed
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({}, ["SECRET_KEY", "SHOPIFY_API_KEY", "SHOPIFY_API_SECRET", "TOKEN_ENCRYPTION_KEY"]),
+        ({"SECRET_KEY": "s" * 31}, ["SECRET_KEY"]),
+        ({"SECRET_KEY": "dev-insecure-secret-key"}, ["SECRET_KEY"]),
+        ({"TOKEN_ENCRYPTION_KEY": FERNET_KEY + ",short"}, ["TOKEN_ENCRYPTION_KEY"]),
+        ({"SHOPIFY_API_SECRET_PREVIOUS": "demo-api-secret"}, ["SHOPIFY_API_SECRET_PREVIOUS"]),
+    ],
+)
+def test_production_refuses_each_weak_secret(env: dict[str, str], named: list[str]) -> None:
+    good = {
+        "SECRET_KEY": "k" * 32,
+        "SHOPIFY_API_KEY": "k",
+        "SHOPIFY_API_SECRET": "s",
+        "TOKEN_ENCRYPTION_KEY": FERNET_KEY,
+    }
+    given = {**good, **env} if env else {}
+    with pytest.raises(ConfigError) as refused:
+        settings(CLICKSTREAM_ENV="production", **given)
+    for name in named:
+        assert f"{name}:" in str(refused.value)
+    assert settings(CLICKSTREAM_ENV="production", **good).secret_key == "k" * 32  # 32 bytes is enough
+
+
+def test_data_requests_are_kept_seven_days_unless_configured() -> None:
+    assert settings().data_request_retention_days == 7
+    assert settings(DATA_REQUEST_RETENTION_DAYS="2").data_request_retention_days == 2
+    with pytest.raises(ConfigError, match="DATA_REQUEST_RETENTION_DAYS"):
+        settings(DATA_REQUEST_RETENTION_DAYS="0")

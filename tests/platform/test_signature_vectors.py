@@ -158,3 +158,21 @@ def test_host_param_decodes_without_padding() -> None:
     vector = VECTORS["host_param"]
     assert decode_host(vector["example"]) == vector["decodes_to"]
     assert decode_host(base64.b64encode(b"evil.example.com/admin").decode()) is None
+
+
+def test_a_session_token_without_exp_is_refused_though_its_signature_holds(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The vector's own claims minus `exp`, signed with its secret: PyJWT alone would accept it forever."""
+    monkeypatch.setitem(app.config, "SHOPIFY_API_SECRET", JWT_VECTOR["secret"])
+    monkeypatch.setitem(app.config, "SHOPIFY_API_KEY", JWT_VECTOR["api_key_aud"])
+    _at(monkeypatch, 1591765000)
+    claims = {key: value for key, value in JWT_VECTOR["payload"].items() if key != "exp"}
+    token = jwt.encode(claims, JWT_VECTOR["secret"], algorithm="HS256")
+    with app.test_request_context():
+        assert decode_session_token(JWT_VECTOR["token"])["exp"] == 1591765058  # the vector itself passes
+        with pytest.raises(InvalidSessionToken, match="exp"):
+            decode_session_token(token)
+        _at(monkeypatch, 1591765000 + 10 * 365 * 86400)  # years later it would still have worked
+        with pytest.raises(InvalidSessionToken, match="exp"):
+            decode_session_token(token)

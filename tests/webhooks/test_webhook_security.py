@@ -134,3 +134,61 @@ def test_the_purchase_endpoint_takes_any_order_topic(deliver: Any, db: Any, shop
     assert _count(db, Order, shop) == 1
     refused = deliver("products/update", shop.domain, {"id": 1}, path="/events/shopify_webhook_purchase/")
     assert refused.status_code == 400
+
+
+def test_a_body_naming_another_shop_than_the_header_gets_401_and_writes_nothing(
+    deliver: Any, db: Any, shop: Any
+) -> None:
+    """The HMAC covers the body, not the headers: a shop/redact signed for one shop, re-sent with
+    another shop's header, must not delete that other shop."""
+    from tests.support.factories import make_shop
+
+    victim = make_shop()
+    db.session.commit()
+    for topic, body in [
+        ("shop/redact", {"shop_id": 1, "shop_domain": shop.domain}),
+        ("customers/redact", {"shop_domain": shop.domain.upper(), "customer": {"id": 1}}),
+        ("app/uninstalled", {"myshopify_domain": shop.domain, "domain": "www.example.com"}),
+        ("app/uninstalled", {"myshopify_domain": None, "domain": shop.domain}),
+        ("customers/data_request", {"shop_domain": ["not", "a", "domain"], "customer": {"id": 1}}),
+    ]:
+        response = deliver(topic, victim.domain, body)
+        assert response.status_code == 401, (topic, body)
+        assert response.get_json()["error"] == "webhook_shop_mismatch"
+        assert response.get_json()["field"] == "X-Shopify-Shop-Domain"
+    assert _count(db, WebhookDelivery, victim) == 0
+    db.session.expire_all()
+    assert db.session.get(type(victim), victim.id).is_active
+
+
+def test_a_body_naming_the_header_shop_or_a_custom_domain_is_accepted(
+    deliver: Any, db: Any, shop: Any
+) -> None:
+    assert deliver("customers/redact", shop.domain, {"shop_domain": shop.domain.upper(),
+                                                     "customer": {"id": 1}}).status_code == 200  # fmt: skip
+    uninstall = {"myshopify_domain": shop.domain, "domain": "www.shop-own-domain.example"}
+    assert deliver("app/uninstalled", shop.domain, uninstall).status_code == 200
+    db.session.refresh(shop)
+    assert not shop.is_active
+
+
+def test_a_failed_delivery_keeps_no_values_from_its_error(
+    deliver: Any, db: Any, shop: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    def broken(_shop: Any, payload: Any) -> None:  # fails as MariaDB does, quoting the row's value
+        email = payload["customer"]["email"]
+        duplicate = Exception(1062, f"Duplicate entry '{email}' for key 'uq_customers_email'")
+        raise IntegrityError("INSERT INTO customers (email) VALUES (%s)", (email,), duplicate)
+
+    monkeypatch.setitem(HANDLERS, "orders/create", broken)
+    assert deliver("orders/create", shop.domain, _order(), webhook_id="wh-secretive").status_code == 500
+    failed = db.session.execute(
+        select(WebhookDelivery).where(WebhookDelivery.webhook_id == "wh-secretive")
+    ).scalar_one()
+    assert failed.error == "IntegrityError (Exception 1062)"
+    email = _order()["customer"]["email"]
+    assert caplog.records
+    assert email not in caplog.text
+    assert all(email not in str(vars(record)) for record in caplog.records)
