@@ -37,7 +37,7 @@ AMOUNT_DECIMALS = 3  # the most any currency uses (KWD, BHD)
 MAX_QUANTITY = 10_000
 MAX_ITEMS = 100  # lines of one purchase
 ID_PATTERN = re.compile(r"[0-9]{1,19}")
-AMOUNT_PATTERN = re.compile(r"[0-9]{1,7}(\.[0-9]{1,3})?")
+AMOUNT_PATTERN = re.compile(r"[0-9]{1,7}(\.[0-9]{1,20})?")
 # Printable ASCII without spaces: what the tracker ("v-" and a UUID) and the web pixel (that id from
 # its cookie, or Shopify's clientId, a UUID) send. Keys that differ only by case, accents or
 # trailing spaces could otherwise be taken for one visitor by a case-insensitive collation.
