@@ -50,8 +50,12 @@ def _operation(widget: str) -> dict[str, Any]:
             "summary": SUMMARIES[widget],
             "parameters": [
                 _parameter("shop", "the shop's myshopify domain", required=True),
-                _parameter("visitor_id", "the tracker's visitor id (1-64 printable ASCII characters, no spaces)"),
-                _parameter("product_id", "the product page's Shopify product id (ASCII digits, 1 to 2^63 - 1)"),
+                _parameter(
+                    "visitor_id", "the tracker's visitor id (1-64 printable ASCII characters, no spaces)"
+                ),
+                _parameter(
+                    "product_id", "the product page's Shopify product id (ASCII digits, 1 to 2^63 - 1)"
+                ),
                 _parameter("collection_id", "a Shopify collection id (ASCII digits, 1 to 2^63 - 1)"),
                 _parameter("limit", "how many products (1-24, default 8)"),
                 _parameter("signature", "app proxy signature (with timestamp, path_prefix)"),

@@ -157,9 +157,7 @@ def forget_shop(domain: str) -> None:
     """Drop a shop from this process's cache (after install or uninstall)."""
     with _lock:
         for key in [
-            key
-            for key, (_, ref) in _cache.entries.items()
-            if key == domain or (ref and ref.domain == domain)
+            key for key, (_, ref) in _cache.entries.items() if key == domain or (ref and ref.domain == domain)
         ]:
             _cache.entries.pop(key, None)
 

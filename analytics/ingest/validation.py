@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -107,9 +107,7 @@ def visitor_key(value: Any, field: str) -> str:
         raise BadRequest(f"{field} is required", field=field)
     if not isinstance(value, str):
         raise BadRequest(f"{field} must be a string", field=field)
-    raise BadRequest(
-        f"{field} must be 1 to {MAX_KEY} printable ASCII characters without spaces", field=field
-    )
+    raise BadRequest(f"{field} must be 1 to {MAX_KEY} printable ASCII characters without spaces", field=field)
 
 
 def _text(value: Any, where: str, name: str, limit: int, *, required: bool = False) -> str | None:
@@ -168,7 +166,7 @@ def _amount(value: Any, field: str) -> Decimal:
         amount = Decimal(str(value))
     else:
         raise BadRequest(
-            f"{field} must be a finite amount (a number or a decimal string such as \"19.99\")", field=field
+            f'{field} must be a finite amount (a number or a decimal string such as "19.99")', field=field
         )
     if not 0 <= amount <= MAX_AMOUNT:
         raise BadRequest(f"{field} must be from 0 to {MAX_AMOUNT}", field=field)
@@ -186,7 +184,7 @@ def _finite(value: Any, field: str) -> None:
         except ValueError:
             return  # not a number at all: a custom event's own text
     if isinstance(number, float) and not math.isfinite(number):
-            raise BadRequest(f"{field} must be a finite number", field=field)
+        raise BadRequest(f"{field} must be a finite number", field=field)
 
 
 def _purchase_items(items: Any, field: str) -> None:

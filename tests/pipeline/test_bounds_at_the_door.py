@@ -107,7 +107,9 @@ HOSTILE = [
 ]
 
 
-@pytest.mark.parametrize(("hostile", "field"), HOSTILE, ids=[field + f"#{i}" for i, (_, field) in enumerate(HOSTILE)])
+@pytest.mark.parametrize(
+    ("hostile", "field"), HOSTILE, ids=[field + f"#{i}" for i, (_, field) in enumerate(HOSTILE)]
+)
 def test_a_hostile_event_is_a_400_naming_it_and_good_batches_around_it_land(
     client: FlaskClient, hostile: dict[str, Any], field: str
 ) -> None:
@@ -118,7 +120,10 @@ def test_a_hostile_event_is_a_400_naming_it_and_good_batches_around_it_land(
     assert answer.get_json()["error"] == "bad_request"
     assert answer.get_json()["field"] == field
     assert _send(client, other_domain, [_event()]).status_code == 202
-    assert _send(client, domain, [_event(), _event(type="purchase", props={"value": "12.50"})]).status_code == 202
+    assert (
+        _send(client, domain, [_event(), _event(type="purchase", props={"value": "12.50"})]).status_code
+        == 202
+    )
     assert (_stored(shop), _stored(other)) == (4, 1), "every good event landed, none of the refused batch"
 
 
@@ -127,7 +132,11 @@ def test_a_hostile_event_is_a_400_naming_it_and_good_batches_around_it_land(
     [
         ("/events/purchase/", {"props": {"value": "NaN"}}, "events[0].props.value"),
         ("/events/purchase/", {"props": {"value": 10**15}}, "events[0].props.value"),
-        ("/events/purchase/", {"props": {"items": [{"product_id": str(BIG)}]}}, "events[0].props.items[0].product_id"),
+        (
+            "/events/purchase/",
+            {"props": {"items": [{"product_id": str(BIG)}]}},
+            "events[0].props.items[0].product_id",
+        ),
         ("/events/add_cart/", {"product_id": "²"}, "events[0].product_id"),
         ("/events/add_cart/", {"product_id": BIG}, "events[0].product_id"),
         ("/events/add_cart/", {"visitor_id": "v 2"}, "events[0].visitor_id"),
@@ -154,7 +163,9 @@ def test_what_the_tracker_and_the_pixel_send_at_the_bounds_is_stored(client: Fla
         props={"order_id": "5", "value": 1_000_000, "currency": "KWD", "source": "web_pixel",
                "items": [{"product_id": str(BIG - 1), "quantity": 10_000, "price": "99.995"}]},
     )  # fmt: skip
-    tracker_cart = _event(type="add_to_cart", product_id=BIG - 1, props={"quantity": 2, "page_type": "product"})
+    tracker_cart = _event(
+        type="add_to_cart", product_id=BIG - 1, props={"quantity": 2, "page_type": "product"}
+    )
     answer = _send(client, domain, [pixel_purchase, tracker_cart])
     assert answer.status_code == 202, answer.get_json()
     assert _stored(shop) == 2

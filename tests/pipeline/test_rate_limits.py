@@ -76,7 +76,9 @@ def test_a_forged_forwarded_for_does_not_get_round_the_per_ip_limit(
     app = _app(make_app, redis_url, tmp_path, spooled, INGEST_PER_IP_PER_MINUTE="3")
     client = app.test_client()
     fresh_minute()
-    answers = [_post(client, shop_domain, "198.51.100.7", forwarded=f"10.9.{n}.1").status_code for n in range(6)]
+    answers = [
+        _post(client, shop_domain, "198.51.100.7", forwarded=f"10.9.{n}.1").status_code for n in range(6)
+    ]
     assert answers == [202, 202, 202, 429, 429, 429], "no proxy trusted: the socket's address counts"
     assert _post(client, shop_domain, "198.51.100.8").status_code == 202, "another address is admitted"
     redis = redis_lib.Redis.from_url(redis_url)
@@ -93,7 +95,9 @@ def test_behind_one_trusted_proxy_the_address_it_saw_counts(
     proxy = "10.0.0.2"
     fresh_minute()
     # The client writes what it likes in front; the proxy appends the address it saw.
-    answers = [_post(client, shop_domain, proxy, forwarded=f"1.2.3.{n}, 203.0.113.5").status_code for n in range(4)]
+    answers = [
+        _post(client, shop_domain, proxy, forwarded=f"1.2.3.{n}, 203.0.113.5").status_code for n in range(4)
+    ]
     assert answers == [202, 202, 429, 429]
     assert _post(client, shop_domain, proxy, forwarded="203.0.113.6").status_code == 202, (
         "another shopper behind the same proxy is admitted"
