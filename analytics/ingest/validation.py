@@ -30,6 +30,7 @@ MAX_PROPS_BYTES = 8 * 1024
 MAX_URL = 2048
 MAX_KEY = 64
 MAX_PROPS_DEPTH = 5  # props {} > items [] > item {} > two more levels for a theme's own props
+CONTAINERS = (dict, list)
 MAX_ID = 2**63 - 1  # Shopify ids go into signed BIGINT columns
 MAX_TS = 2**63 - 1
 MAX_AMOUNT = Decimal(1_000_000)  # a purchase's value or an item's price, in the shop's currency
@@ -89,6 +90,15 @@ def shopify_id(value: Any, where: str, name: str) -> int:
     """A Shopify id: ASCII digits (or a JSON integer) from 1 to 2^63 - 1, else a 400 naming the field."""
     if type(value) is int and 0 < value <= MAX_ID:
         return value
+    # isdigit() alone takes "²" and other scripts' digits; with isascii() it is 0-9 only
+    if (
+        type(value) is str
+        and value.isascii()
+        and value.isdigit()
+        and len(value) <= 19
+        and 0 < int(value) <= MAX_ID
+    ):
+        return int(value)
     return _integer(value, where, name, minimum=1, maximum=MAX_ID, what="a Shopify id (ASCII digits)")
 
 
@@ -150,7 +160,7 @@ def _depth_within(value: Any, limit: int) -> bool:
             child
             for container in level
             for child in (container.values() if isinstance(container, dict) else container)
-            if isinstance(child, dict | list)
+            if isinstance(child, CONTAINERS)
         ]
         if not level:
             return True
@@ -214,8 +224,11 @@ def _props(value: Any, field: str, kind: str) -> dict[str, Any]:
         raise BadRequest(f"{field} must be an object", field=field)
     # Checked before serializing: orjson refuses (with a TypeError) beyond 254 levels, MariaDB's
     # JSON column beyond 32.
-    if not _depth_within(value, MAX_PROPS_DEPTH):
-        raise BadRequest(f"{field} is nested deeper than {MAX_PROPS_DEPTH} levels", field=field)
+    for child in value.values():  # the usual props are flat: one pass, no lists built
+        if isinstance(child, CONTAINERS):
+            if not _depth_within(value, MAX_PROPS_DEPTH):
+                raise BadRequest(f"{field} is nested deeper than {MAX_PROPS_DEPTH} levels", field=field)
+            break
     if len(orjson.dumps(value)) > MAX_PROPS_BYTES:
         raise BadRequest(f"{field} is larger than {MAX_PROPS_BYTES} bytes", field=field)
     if kind == "purchase":
@@ -224,9 +237,10 @@ def _props(value: Any, field: str, kind: str) -> dict[str, Any]:
         if value.get("items") is not None:
             _purchase_items(value["items"], f"{field}.items")
     else:
-        for name in ("price", "value"):
-            if name in value:
-                _finite(value[name], f"{field}.{name}")
+        if "price" in value:
+            _finite(value["price"], f"{field}.price")
+        if "value" in value:
+            _finite(value["value"], f"{field}.value")
     if kind in ("add_to_cart", "remove_from_cart") and value.get("quantity") is not None:
         _integer(value["quantity"], field, "quantity", minimum=1, maximum=MAX_QUANTITY)
     return value
