@@ -39,9 +39,10 @@ EVENT_SCHEMA = {
             "type": "object",
             "description": (
                 "at most 5 levels deep and 8 KB as JSON. A purchase's `value` and each item's `price`:"
-                " a finite number or decimal string, 0 to 1,000,000 in the shop's currency, at most 3"
-                " decimals; `items`: at most 100 objects with `product_id` (a Shopify id), `quantity`"
-                " (1 to 10,000) and `price`. Any event's `price`/`value`, when numeric, must be finite."
+                " a finite number or decimal string, 0 to 1,000,000,000 in the shop's currency, at most"
+                " 3 decimals; `items`: at most 100 objects with `product_id` (a Shopify id), `quantity`"
+                " (1 to 10,000) and `price` (price x quantity at most 1,000,000,000). Any event's"
+                " `price`/`value`, when numeric, must be finite."
             ),
         },
     },

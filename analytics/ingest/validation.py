@@ -33,12 +33,15 @@ MAX_PROPS_DEPTH = 5  # props {} > items [] > item {} > two more levels for a the
 CONTAINERS = (dict, list)
 MAX_ID = 2**63 - 1  # Shopify ids go into signed BIGINT columns
 MAX_TS = 2**63 - 1
-MAX_AMOUNT = Decimal(1_000_000)  # a purchase's value or an item's price, in the shop's currency
+# A purchase's value, an item's price and a line's price x quantity, in the shop's currency: a
+# billion keeps a large order in VND or IDR, and keeps one event (100 lines) a hundredth of what
+# the decimal(14,2) rollups hold. Many forged purchases can still add up: the writer's concern.
+MAX_AMOUNT = Decimal(1_000_000_000)
 AMOUNT_DECIMALS = 3  # the most any currency uses (KWD, BHD)
 MAX_QUANTITY = 10_000
 MAX_ITEMS = 100  # lines of one purchase
 ID_PATTERN = re.compile(r"[0-9]{1,19}")
-AMOUNT_PATTERN = re.compile(r"[0-9]{1,7}(\.[0-9]{1,20})?")
+AMOUNT_PATTERN = re.compile(r"[0-9]{1,10}(\.[0-9]{1,20})?")
 # Printable ASCII without spaces: what the tracker ("v-" and a UUID) and the web pixel (that id from
 # its cookie, or Shopify's clientId, a UUID) send. Keys that differ only by case, accents or
 # trailing spaces could otherwise be taken for one visitor by a case-insensitive collation.
@@ -211,10 +214,12 @@ def _purchase_items(items: Any, field: str) -> None:
             shopify_id(product, where, "product_id")
         quantity = item.get("quantity")
         if quantity is not None:
-            _integer(quantity, where, "quantity", minimum=1, maximum=MAX_QUANTITY)
+            quantity = _integer(quantity, where, "quantity", minimum=1, maximum=MAX_QUANTITY)
         price = item.get("price")
-        if price not in (None, ""):
-            _amount(price, f"{where}.price")
+        if price not in (None, "") and _amount(price, f"{where}.price") * (quantity or 1) > MAX_AMOUNT:
+            raise BadRequest(
+                f"{where}.price times quantity is more than {MAX_AMOUNT}", field=f"{where}.price"
+            )
 
 
 def _props(value: Any, field: str, kind: str) -> dict[str, Any]:

@@ -74,9 +74,14 @@ HOSTILE = [
     # money and quantities beyond their documented bounds
     (_purchase(value=10**12), "events[1].props.value"),
     (_purchase(value="9999999999.99"), "events[1].props.value"),
+    (_purchase(value=1_000_000_000.01), "events[1].props.value"),
     (_purchase(value=-5), "events[1].props.value"),
     (_purchase(value="19.9999"), "events[1].props.value"),
-    (_purchase(items=[{"product_id": "1", "price": "1000000.01"}]), "events[1].props.items[0].price"),
+    (_purchase(items=[{"product_id": "1", "price": "1000000000.01"}]), "events[1].props.items[0].price"),
+    (
+        _purchase(items=[{"product_id": "1", "price": "100001", "quantity": 10_000}]),
+        "events[1].props.items[0].price",
+    ),
     (_purchase(items=[{"product_id": "1", "quantity": 0}]), "events[1].props.items[0].quantity"),
     (_purchase(items=[{"product_id": "1", "quantity": 10_001}]), "events[1].props.items[0].quantity"),
     (_purchase(items=[{"product_id": "1"}] * (MAX_ITEMS + 1)), "events[1].props.items"),
@@ -160,8 +165,8 @@ def test_what_the_tracker_and_the_pixel_send_at_the_bounds_is_stored(client: Fla
         type="purchase",
         visitor_id=str(uuid.uuid4()).upper(),  # Shopify's clientId form
         customer_id=str(BIG - 1),
-        props={"order_id": "5", "value": 1_000_000, "currency": "KWD", "source": "web_pixel",
-               "items": [{"product_id": str(BIG - 1), "quantity": 10_000, "price": "99.995"}]},
+        props={"order_id": "5", "value": 1_000_000_000, "currency": "VND", "source": "web_pixel",
+               "items": [{"product_id": str(BIG - 1), "quantity": 10_000, "price": "99999.995"}]},
     )  # fmt: skip
     tracker_cart = _event(
         type="add_to_cart", product_id=BIG - 1, props={"quantity": 2, "page_type": "product"}
@@ -175,4 +180,4 @@ def test_what_the_tracker_and_the_pixel_send_at_the_bounds_is_stored(client: Fla
     revenue = db.session.execute(
         select(func.sum(DailyShopMetric.revenue)).where(DailyShopMetric.shop_id == shop)
     ).scalar()
-    assert Decimal(revenue) == Decimal(1_000_000)
+    assert Decimal(revenue) == Decimal(1_000_000_000)
