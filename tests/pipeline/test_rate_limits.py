@@ -20,6 +20,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from analytics.ingest import limits, stream
+from shopify_app.core.config import ConfigError
 from shopify_app.core.extensions import db
 from tests.pipeline.test_counts import BROWSER
 from tests.pipeline.test_stream_writer import tracker_batch
@@ -159,3 +160,8 @@ def test_made_up_shop_domains_cost_a_bounded_number_of_queries_and_cache_entries
         assert len(queries) - before <= 1, "at most a refresh of the real shop, evicted by the flood"
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+def test_a_trusted_proxy_count_that_is_not_a_whole_number_stops_the_app(make_app: Any) -> None:
+    with pytest.raises(ConfigError, match="TRUSTED_PROXY_COUNT"):
+        make_app(ENV={"TRUSTED_PROXY_COUNT": "nginx"})
