@@ -21,7 +21,6 @@ from shopify_app.core.errors import BadRequest, Forbidden, Unauthorized
 
 bp = Blueprint("recommendations", __name__)
 MAX_LIMIT = 24
-MAX_VISITOR_ID = 64
 
 
 class InvalidProxySignature(Unauthorized):

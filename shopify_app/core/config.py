@@ -113,9 +113,8 @@ class Settings:
     ingest_per_ip_per_minute: int = 1200
     ingest_per_shop_per_minute: int = 120_000
     ingest_spool_dir: str = ""  # "" (or INGEST_SPOOL_DIR=off): the collector waits on Redis per request
-    trusted_proxy_count: int = (
-        0  # proxies in front whose X-Forwarded-For hop is believed (0: the socket's peer)
-    )
+    # proxies in front whose X-Forwarded-For hop is believed (0: the socket's peer is the client)
+    trusted_proxy_count: int = 0
     widget_per_ip_per_minute: int = 600
     widget_per_shop_per_minute: int = 60_000
     recommendations_refresh_seconds: int = 10
