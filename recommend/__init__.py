@@ -50,9 +50,13 @@ def _operation(widget: str) -> dict[str, Any]:
             "summary": SUMMARIES[widget],
             "parameters": [
                 _parameter("shop", "the shop's myshopify domain", required=True),
-                _parameter("visitor_id", "the tracker's visitor id"),
-                _parameter("product_id", "the product page's Shopify product id"),
-                _parameter("collection_id", "a Shopify collection id"),
+                _parameter(
+                    "visitor_id", "the tracker's visitor id (1-64 printable ASCII characters, no spaces)"
+                ),
+                _parameter(
+                    "product_id", "the product page's Shopify product id (ASCII digits, 1 to 2^63 - 1)"
+                ),
+                _parameter("collection_id", "a Shopify collection id (ASCII digits, 1 to 2^63 - 1)"),
                 _parameter("limit", "how many products (1-24, default 8)"),
                 _parameter("signature", "app proxy signature (with timestamp, path_prefix)"),
                 _parameter("timestamp", "app proxy request time"),
@@ -63,6 +67,9 @@ def _operation(widget: str) -> dict[str, Any]:
                 "401": error_response("The app proxy signature does not verify"),
                 "403": error_response("Not from the shop's storefront"),
                 "404": error_response("Unknown or uninstalled shop"),
+                "429": error_response(
+                    "Rate limited (with Redis): this address's or this shop's widget requests per minute"
+                ),
             },
         }
     }

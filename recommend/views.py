@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from analytics.ingest.limits import ShopRef, active_shop, origin_allowed
+from analytics.ingest.limits import ShopRef, active_shop, check_widget_rate, origin_allowed
+from analytics.ingest.validation import parse_shopify_id, visitor_key
 from recommend.service import recommend
 from recommend.widgets import WIDGETS, Placement
 from shopify_app.core.app_proxy import is_signed_app_proxy_query
@@ -20,7 +21,6 @@ from shopify_app.core.errors import BadRequest, Forbidden, Unauthorized
 
 bp = Blueprint("recommendations", __name__)
 MAX_LIMIT = 24
-MAX_VISITOR_ID = 64
 
 
 class InvalidProxySignature(Unauthorized):
@@ -49,15 +49,13 @@ def _numeric(name: str) -> int | None:
     value = request.args.get(name)
     if value in (None, "", "null"):
         return None
-    if not value.isdigit() or len(value) > 19:
-        raise BadRequest(f"{name} must be a Shopify id (digits)", field=name)
-    return int(value)
+    return parse_shopify_id(value, name)
 
 
 def placement_from_query(widget: str) -> Placement:
     """The checked query parameters of a widget request."""
     raw_limit = request.args.get("limit", "8")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+    if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= MAX_LIMIT:
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}", field="limit")
     placement = Placement(widget, int(raw_limit), _numeric("product_id"), _numeric("collection_id"))
     if widget in ("also_viewed", "also_bought") and placement.product_id is None:
@@ -69,14 +67,13 @@ def placement_from_query(widget: str) -> Placement:
 
 def _visitor_key() -> str | None:
     visitor = request.args.get("visitor_id") or None
-    if visitor is not None and len(visitor) > MAX_VISITOR_ID:
-        raise BadRequest(f"visitor_id is longer than {MAX_VISITOR_ID} characters", field="visitor_id")
-    return visitor
+    return None if visitor is None else visitor_key(visitor, "visitor_id")
 
 
 def widget_answer(widget: str) -> Response:
     """Answer one widget request."""
     shop = active_shop(request.args.get("shop") or "")
+    check_widget_rate(shop)
     origin = authorize(shop)
     answer = jsonify(recommend(shop.id, placement_from_query(widget), _visitor_key()))
     answer.headers["Cache-Control"] = "private, max-age=60"

@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shopify_app.core import replica
 from shopify_app.core.config import load_settings
@@ -74,6 +75,10 @@ def _configure(app: Flask, overrides: dict[str, Any]) -> None:
     )
     app.config.update(overrides)
     app.secret_key = app.config["SECRET_KEY"]
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        # The client's address is the hop the last trusted proxy appended to X-Forwarded-For;
+        # anything before it was written by the client and is never used (rate limits key on it).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["TRUSTED_PROXY_COUNT"]))  # type: ignore[method-assign]
     configure_logging(fmt=app.config["LOG_FORMAT"], level=app.config["LOG_LEVEL"])
 
 

@@ -11,19 +11,40 @@ from shopify_app.core.openapi import error_response, json_response, register_ope
 
 __all__ = ["expect_reply", "init_app", "start_spool"]
 
+SHOPIFY_ID = {
+    "oneOf": [
+        {"type": "integer", "minimum": 1, "maximum": 9223372036854775807},
+        {"type": "string", "pattern": "^[0-9]{1,19}$"},
+    ],
+    "nullable": True,
+    "description": "a Shopify id: ASCII digits (or a JSON integer) from 1 to 2^63 - 1",
+}
 EVENT_SCHEMA = {
     "type": "object",
     "required": ["id", "type", "ts", "visitor_id"],
     "properties": {
         "id": {"type": "string", "format": "uuid"},
         "type": {"type": "string", "pattern": "^[a-z][a-z0-9_:.-]{0,63}$"},
-        "ts": {"type": "integer", "description": "client time, epoch milliseconds"},
-        "visitor_id": {"type": "string", "minLength": 1, "maxLength": 64},
-        "customer_id": {"type": "integer", "nullable": True},
+        "ts": {"type": "integer", "minimum": 0, "description": "client time, epoch milliseconds"},
+        "visitor_id": {
+            "type": "string",
+            "pattern": "^[!-~]{1,64}$",
+            "description": "1 to 64 printable ASCII characters, no spaces (the tracker sends v-<uuid>)",
+        },
+        "customer_id": SHOPIFY_ID,
         "url": {"type": "string", "maxLength": 2048, "nullable": True},
         "referrer": {"type": "string", "maxLength": 2048, "nullable": True},
-        "product_id": {"type": "string", "nullable": True},
-        "props": {"type": "object"},
+        "product_id": SHOPIFY_ID,
+        "props": {
+            "type": "object",
+            "description": (
+                "at most 5 levels deep and 8 KB as JSON. A purchase's `value` and each item's `price`:"
+                " a finite number or decimal string, 0 to 1,000,000,000 in the shop's currency, at most"
+                " 3 decimals; `items`: at most 100 objects with `product_id` (a Shopify id), `quantity`"
+                " (1 to 10,000) and `price` (price x quantity at most 1,000,000,000). Any event's"
+                " `price`/`value`, when numeric, must be finite."
+            ),
+        },
     },
 }
 BATCH_SCHEMA = {
@@ -64,11 +85,18 @@ def _operation(summary: str) -> dict[str, Any]:
             },
             "responses": {
                 "202": json_response("Accepted (stored, or queued for the writers)", ACCEPTED),
-                "400": error_response("A field is invalid (named in `field`)"),
+                "400": error_response(
+                    "A field is invalid (named in `field`, with the event's index: `events[3].props.value`);"
+                    " the whole batch is refused"
+                ),
                 "403": error_response("Origin is not the shop's storefront"),
                 "404": error_response("Unknown or uninstalled shop"),
                 "413": error_response("Body too large"),
-                "429": error_response("Rate limited"),
+                "429": error_response(
+                    "Rate limited: this address's or this shop's requests per minute (an address's"
+                    " refused requests do not count toward its shop), or too many lookups of shops"
+                    " that have not installed the app from this address"
+                ),
                 "503": error_response("Ingestion unavailable: retry later"),
             },
         }

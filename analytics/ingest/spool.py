@@ -26,6 +26,7 @@ What the spool changes for the collector's answers:
 - Rate limits count requests in the same Redis keys, reported with each shipment; a request is
   checked against the totals Redis returned at the last shipment plus what this process counted
   since, so processes together may let through what the others accepted since their last shipment.
+  A request refused by its IP's limit is not counted toward its shop's.
 - Which visitors have a notification waiting (`stream.expect_reply`) is read with each shipment
   for the shops this process served in the last minute; a visitor found there is taken off the set
   with the next shipment.
@@ -196,11 +197,10 @@ class Spool:
         if self.failure is not None:
             raise redis.ConnectionError(self.failure)
         with self._lock:
-            ip_count = self._count(admission.ip_key)
-            shop_count = self._count(admission.shop_key)
-            if ip_count > admission.per_ip:
+            # Only requests the IP's limit admits count toward the shop's (as in `stream.admit`).
+            if self._count(admission.ip_key) > admission.per_ip:
                 return stream.IP_LIMITED, []
-            if shop_count > admission.per_shop:
+            if self._count(admission.shop_key) > admission.per_shop:
                 return stream.SHOP_LIMITED, []
             self.file.append(
                 b"".join(RECORD.pack(len(body), count, number) + body for number, body, count in batch_parts)

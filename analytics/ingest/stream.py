@@ -77,18 +77,20 @@ return stored
 """
 
 
-# One round trip for the collector: count this request against both rate limits and, only when
-# both are under their limit, append the batch's parts, raise the backlog counter and take the
-# batch's visitors off the shop's set of visitors with a reply waiting (returned after the verdict).
+# One round trip for the collector: count this request against its IP's rate limit and, only when
+# that admits it, against its shop's (an address flooding a shop must not use up the shop's
+# allowance for its other shoppers); when both admit it, append the batch's parts, raise the backlog
+# counter and take the batch's visitors off the shop's set of visitors with a reply waiting
+# (returned after the verdict).
 # KEYS: the two rate-limit keys, the backlog counter, the reply set, then the partitions' streams.
 # ARGV: the two limits, the number of parts, then (partition, batch, event count) per part, then
 # the visitors.
 _ADMIT = """
 local ip = redis.call('INCR', KEYS[1])
 if ip == 1 then redis.call('EXPIRE', KEYS[1], 120) end
+if ip > tonumber(ARGV[1]) then return {-1} end
 local shop = redis.call('INCR', KEYS[2])
 if shop == 1 then redis.call('EXPIRE', KEYS[2], 120) end
-if ip > tonumber(ARGV[1]) then return {-1} end
 if shop > tonumber(ARGV[2]) then return {-2} end
 local a, events = 4, 0
 for i = 1, tonumber(ARGV[3]) do

@@ -5,11 +5,18 @@ A batch is `{"shop", "sent_at", "events": [...]}`; every problem is a BadRequest
 (`ts_server = ts_client + (received_at - sent_at)`); a time still in the future is clamped to
 the moment of receipt, one older than `MAX_AGE` is refused (history goes through
 `clickstream import-events`, which passes `max_age=None`).
+
+Everything is bounded before it goes further (README, "Event wire format"): Shopify ids are ASCII
+digits within the signed 64-bit range the columns hold, times are non-negative 64-bit integers,
+money is a finite plain decimal within `MAX_AMOUNT`, `props` is at most `MAX_PROPS_DEPTH` deep and
+`MAX_PROPS_BYTES` serialized, and visitor keys are printable ASCII.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,6 +29,23 @@ MAX_AGE_MS = 7 * 24 * 3600 * 1000
 MAX_PROPS_BYTES = 8 * 1024
 MAX_URL = 2048
 MAX_KEY = 64
+MAX_PROPS_DEPTH = 5  # props {} > items [] > item {} > two more levels for a theme's own props
+CONTAINERS = (dict, list)
+MAX_ID = 2**63 - 1  # Shopify ids go into signed BIGINT columns
+MAX_TS = 2**63 - 1
+# A purchase's value, an item's price and a line's price x quantity, in the shop's currency: a
+# billion keeps a large order in VND or IDR, and keeps one event (100 lines) a hundredth of what
+# the decimal(14,2) rollups hold. Many forged purchases can still add up: the writer's concern.
+MAX_AMOUNT = Decimal(1_000_000_000)
+AMOUNT_DECIMALS = 3  # the most any currency uses (KWD, BHD)
+MAX_QUANTITY = 10_000
+MAX_ITEMS = 100  # lines of one purchase
+ID_PATTERN = re.compile(r"[0-9]{1,19}")
+AMOUNT_PATTERN = re.compile(r"[0-9]{1,10}(\.[0-9]{1,20})?")
+# Printable ASCII without spaces: what the tracker ("v-" and a UUID) and the web pixel (that id from
+# its cookie, or Shopify's clientId, a UUID) send. Keys that differ only by case, accents or
+# trailing spaces could otherwise be taken for one visitor by a case-insensitive collation.
+VISITOR_PATTERN = re.compile(r"[!-~]{1,64}")
 UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_:.-]{0,63}$")
 STANDARD_TYPES = frozenset(
@@ -46,18 +70,57 @@ def _field(where: str, name: str) -> str:
 
 # Field names are passed as (where, name) and joined only for an error: building them for every
 # field of every event was a visible share of the collector's time.
-def _integer(value: Any, where: str, name: str, *, allow_none: bool = False) -> int | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool):
-        raise BadRequest(f"{_field(where, name)} must be an integer", field=_field(where, name))
-    if isinstance(value, int):
+def _integer(
+    value: Any, where: str, name: str, *, minimum: int = 0, maximum: int = MAX_TS, what: str = "an integer"
+) -> int:
+    """A whole number sent as a JSON number or a string of ASCII digits, within [minimum, maximum]."""
+    if type(value) is int:
+        number = value
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and ID_PATTERN.fullmatch(value.strip()):
+        number = int(value.strip())
+    else:
+        raise BadRequest(f"{_field(where, name)} must be {what}", field=_field(where, name))
+    if not minimum <= number <= maximum:
+        raise BadRequest(
+            f"{_field(where, name)} must be {what} from {minimum} to {maximum}", field=_field(where, name)
+        )
+    return number
+
+
+def shopify_id(value: Any, where: str, name: str) -> int:
+    """A Shopify id: ASCII digits (or a JSON integer) from 1 to 2^63 - 1, else a 400 naming the field."""
+    if type(value) is int and 0 < value <= MAX_ID:
         return value
-    if isinstance(value, float) and value.is_integer():
+    # isdigit() alone takes "²" and other scripts' digits; with isascii() it is 0-9 only
+    if (
+        type(value) is str
+        and value.isascii()
+        and value.isdigit()
+        and len(value) <= 19
+        and 0 < int(value) <= MAX_ID
+    ):
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    raise BadRequest(f"{_field(where, name)} must be an integer", field=_field(where, name))
+    return _integer(value, where, name, minimum=1, maximum=MAX_ID, what="a Shopify id (ASCII digits)")
+
+
+def parse_shopify_id(text: str, field: str) -> int:
+    """A Shopify id sent as text (a query parameter), else a 400 naming `field`."""
+    if not ID_PATTERN.fullmatch(text):
+        raise BadRequest(f"{field} must be a Shopify id (ASCII digits)", field=field)
+    return shopify_id(int(text), "", field)
+
+
+def visitor_key(value: Any, field: str) -> str:
+    """A visitor key in its safe form (1 to 64 printable ASCII characters, no spaces), else a 400."""
+    if type(value) is str and VISITOR_PATTERN.fullmatch(value):
+        return value
+    if value is None or value == "":
+        raise BadRequest(f"{field} is required", field=field)
+    if not isinstance(value, str):
+        raise BadRequest(f"{field} must be a string", field=field)
+    raise BadRequest(f"{field} must be 1 to {MAX_KEY} printable ASCII characters without spaces", field=field)
 
 
 def _text(value: Any, where: str, name: str, limit: int, *, required: bool = False) -> str | None:
@@ -92,26 +155,99 @@ def _utm(url: str) -> dict[str, str | None]:
     return found
 
 
+def _depth_within(value: Any, limit: int) -> bool:
+    """Whether `value` nests objects and lists at most `limit` deep (the props object is 1)."""
+    level: list[Any] = [value]
+    for _ in range(limit):
+        level = [
+            child
+            for container in level
+            for child in (container.values() if isinstance(container, dict) else container)
+            if isinstance(child, CONTAINERS)
+        ]
+        if not level:
+            return True
+    return False
+
+
+def _amount(value: Any, field: str) -> Decimal:
+    """Money: a finite JSON number or plain decimal string, 0 to MAX_AMOUNT, at most 3 decimals."""
+    if isinstance(value, str) and AMOUNT_PATTERN.fullmatch(value.strip()):
+        amount = Decimal(value.strip())
+    elif type(value) is int or (type(value) is float and math.isfinite(value)):
+        # str() of a float is its shortest form: 19.99, not 19.989999999999998
+        amount = Decimal(str(value))
+    else:
+        raise BadRequest(
+            f'{field} must be a finite amount (a number or a decimal string such as "19.99")', field=field
+        )
+    if not 0 <= amount <= MAX_AMOUNT:
+        raise BadRequest(f"{field} must be from 0 to {MAX_AMOUNT}", field=field)
+    if amount.as_tuple().exponent < -AMOUNT_DECIMALS:  # type: ignore[operator]
+        raise BadRequest(f"{field} has more than {AMOUNT_DECIMALS} decimals", field=field)
+    return amount
+
+
+def _finite(value: Any, field: str) -> None:
+    """A `price` or `value` of any event, when numeric, must be finite (readers take it as money)."""
+    number: Any = value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return  # not a number at all: a custom event's own text
+    if isinstance(number, float) and not math.isfinite(number):
+        raise BadRequest(f"{field} must be a finite number", field=field)
+
+
+def _purchase_items(items: Any, field: str) -> None:
+    if not isinstance(items, list):
+        raise BadRequest(f"{field} must be a list", field=field)
+    if len(items) > MAX_ITEMS:
+        raise BadRequest(f"{field} holds at most {MAX_ITEMS} items", field=field)
+    for number, item in enumerate(items):
+        where = f"{field}[{number}]"
+        if not isinstance(item, dict):
+            raise BadRequest(f"{where} must be an object", field=where)
+        product = item.get("product_id")
+        if product is not None and product != "":
+            shopify_id(product, where, "product_id")
+        quantity = item.get("quantity")
+        if quantity is not None:
+            quantity = _integer(quantity, where, "quantity", minimum=1, maximum=MAX_QUANTITY)
+        price = item.get("price")
+        if price not in (None, "") and _amount(price, f"{where}.price") * (quantity or 1) > MAX_AMOUNT:
+            raise BadRequest(
+                f"{where}.price times quantity is more than {MAX_AMOUNT}", field=f"{where}.price"
+            )
+
+
 def _props(value: Any, field: str, kind: str) -> dict[str, Any]:
     if value is None or value == {}:
         return {}
     if not isinstance(value, dict):
         raise BadRequest(f"{field} must be an object", field=field)
+    # Checked before serializing: orjson refuses (with a TypeError) beyond 254 levels, MariaDB's
+    # JSON column beyond 32.
+    for child in value.values():  # the usual props are flat: one pass, no lists built
+        if isinstance(child, CONTAINERS):
+            if not _depth_within(value, MAX_PROPS_DEPTH):
+                raise BadRequest(f"{field} is nested deeper than {MAX_PROPS_DEPTH} levels", field=field)
+            break
     if len(orjson.dumps(value)) > MAX_PROPS_BYTES:
         raise BadRequest(f"{field} is larger than {MAX_PROPS_BYTES} bytes", field=field)
     if kind == "purchase":
-        raw_value = value.get("value")
-        if raw_value is not None and (
-            isinstance(raw_value, bool) or not isinstance(raw_value, int | float | str)
-        ):
-            raise BadRequest(f"{field}.value must be a number", field=f"{field}.value")
-        try:
-            float(raw_value or 0)
-        except ValueError:
-            raise BadRequest(f"{field}.value must be a number", field=f"{field}.value") from None
-        items = value.get("items")
-        if items is not None and not isinstance(items, list):
-            raise BadRequest(f"{field}.items must be a list", field=f"{field}.items")
+        if value.get("value") not in (None, ""):
+            _amount(value["value"], f"{field}.value")
+        if value.get("items") is not None:
+            _purchase_items(value["items"], f"{field}.items")
+    else:
+        if "price" in value:
+            _finite(value["price"], f"{field}.price")
+        if "value" in value:
+            _finite(value["value"], f"{field}.value")
+    if kind in ("add_to_cart", "remove_from_cart") and value.get("quantity") is not None:
+        _integer(value["quantity"], field, "quantity", minimum=1, maximum=MAX_QUANTITY)
     return value
 
 
@@ -137,15 +273,18 @@ def normalize_event(
             f"{where}.type must be lower-case letters, digits and _ : . -", field=f"{where}.type"
         )
     client_ts = get("ts")
-    if type(client_ts) is not int:
+    if type(client_ts) is not int or not 0 <= client_ts <= MAX_TS:
         client_ts = _integer(client_ts, where, "ts")
-        assert client_ts is not None
     ts = client_ts + offset_ms
     if clamp and ts > received_ms:
         ts = received_ms
     if max_age is not None and ts < received_ms - max_age:
         raise BadRequest(f"{where}.ts is more than {max_age // 86_400_000} days old", field=f"{where}.ts")
-    visitor = _present_text(get("visitor_id"), where, "visitor_id", MAX_KEY)
+    if not 0 <= ts <= MAX_TS:
+        raise BadRequest(f"{where}.ts is out of range once corrected by sent_at", field=f"{where}.ts")
+    visitor = get("visitor_id")
+    if type(visitor) is not str or not VISITOR_PATTERN.fullmatch(visitor):
+        visitor = visitor_key(visitor, f"{where}.visitor_id")
     event: dict[str, Any] = {
         "id": event_id.lower(),
         "type": kind,
@@ -155,7 +294,7 @@ def normalize_event(
     }
     customer = get("customer_id")
     if customer is not None:
-        event["customer_id"] = _integer(customer, where, "customer_id")
+        event["customer_id"] = shopify_id(customer, where, "customer_id")
     url = get("url")
     if url is not None and url != "":
         event["url"] = url = _present_text(url, where, "url", MAX_URL)
@@ -166,7 +305,7 @@ def normalize_event(
         event["referrer"] = _present_text(referrer, where, "referrer", MAX_URL)
     product = get("product_id")
     if product is not None and product != "":
-        event["product_id"] = product if type(product) is int else _integer(product, where, "product_id")
+        event["product_id"] = shopify_id(product, where, "product_id")
     props = get("props")
     if props is not None and props != {}:
         event["props"] = _props(props, f"{where}.props", kind)
@@ -180,8 +319,9 @@ def parse_batch(
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object", field="body")
     shop = _text(body.get("shop"), "", "shop", 255, required=True)
-    sent_at = _integer(body.get("sent_at", received_ms), "", "sent_at")
-    assert sent_at is not None
+    sent_at = body.get("sent_at", received_ms)
+    if type(sent_at) is not int or not 0 <= sent_at <= MAX_TS:
+        sent_at = _integer(sent_at, "", "sent_at")
     events = body.get("events")
     if not isinstance(events, list) or not events:
         raise BadRequest("events must be a non-empty list", field="events")

@@ -118,6 +118,10 @@ class Settings:
     ingest_per_ip_per_minute: int = 1200
     ingest_per_shop_per_minute: int = 120_000
     ingest_spool_dir: str = ""  # "" (or INGEST_SPOOL_DIR=off): the collector waits on Redis per request
+    # proxies in front whose X-Forwarded-For hop is believed (0: the socket's peer is the client)
+    trusted_proxy_count: int = 0
+    widget_per_ip_per_minute: int = 600
+    widget_per_shop_per_minute: int = 60_000
     recommendations_refresh_seconds: int = 10
     recommendations_cache_seconds: int = 300
     data_request_retention_days: int = 7
@@ -174,6 +178,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: str) -
         ingest_per_ip_per_minute=env_int(env, "INGEST_PER_IP_PER_MINUTE", 1200, minimum=1),
         ingest_per_shop_per_minute=env_int(env, "INGEST_PER_SHOP_PER_MINUTE", 120_000, minimum=1),
         ingest_spool_dir=_spool_dir(env, instance_path),
+        trusted_proxy_count=env_int(env, "TRUSTED_PROXY_COUNT", 0),
+        widget_per_ip_per_minute=env_int(env, "WIDGET_PER_IP_PER_MINUTE", 600, minimum=1),
+        widget_per_shop_per_minute=env_int(env, "WIDGET_PER_SHOP_PER_MINUTE", 60_000, minimum=1),
         recommendations_refresh_seconds=env_int(env, "RECOMMENDATIONS_REFRESH_SECONDS", 10),
         recommendations_cache_seconds=env_int(env, "RECOMMENDATIONS_CACHE_SECONDS", 300),
         data_request_retention_days=env_int(env, "DATA_REQUEST_RETENTION_DAYS", 7, minimum=1),
