@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import update
 
-from analytics.orders import record_order
+from analytics.orders import record_order, record_refund
 from analytics.privacy import delete_shop_data, erase_customer, export_customer
 from shopify_app.core.extensions import db
 from shopify_app.core.hooks import run_hooks
@@ -35,6 +35,11 @@ Handler = Callable[[Shop, dict[str, Any]], None]
 def order_changed(shop: Shop, payload: dict[str, Any]) -> None:
     """orders/create|paid|updated|cancelled: record the purchase."""
     record_order(shop.id, payload)
+
+
+def refund_created(shop: Shop, payload: dict[str, Any]) -> None:
+    """refunds/create: the refund lowers net and total sales on the day it was processed."""
+    record_refund(shop.id, payload)
 
 
 def product_saved(shop: Shop, payload: dict[str, Any]) -> None:
@@ -110,6 +115,7 @@ HANDLERS: dict[str, Handler] = {
     "orders/paid": order_changed,
     "orders/updated": order_changed,
     "orders/cancelled": order_changed,
+    "refunds/create": refund_created,
     "products/create": product_saved,
     "products/update": product_saved,
     "products/delete": product_deleted,
