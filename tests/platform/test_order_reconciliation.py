@@ -77,6 +77,11 @@ def test_reconciliation_restores_an_order_whose_webhook_was_dropped(
         ({"ours": 6, "shopify": 7}, {"ours": all_sales - 44.0, "shopify": all_sales}, 1, True)
     ]
 
+    page = client.get("/admin/status", query_string={"id_token": mint_session_token(shop.domain), "shop": shop.domain})
+    html = page.get_data(as_text=True)
+    row = html.split(f'data-day="{day.isoformat()}"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-drift="true"' in row and "6 / 7" in row and f"{all_sales - 44.0:.2f} / {all_sales:.2f}" in row
+
     reconcile_orders_task.delay().get()  # the next run finds nothing to restore
     again = _api(client, shop.domain, "reconciliation", day.isoformat())["days"]
     assert [(d["orders"], d["restored_orders"], d["drift"]) for d in again] == [
