@@ -154,9 +154,7 @@ def record_refund(shop_id: int, payload: dict[str, Any]) -> Order | None:
     order not received yet is left to that order's own webhook (its `refunds` list) or to the
     daily reconciliation with Shopify; None then."""
     order = db.session.execute(
-        select(Order).where(
-            Order.shop_id == shop_id, Order.shopify_id == shopify_id(payload["order_id"])
-        )
+        select(Order).where(Order.shop_id == shop_id, Order.shopify_id == shopify_id(payload["order_id"]))
     ).scalar_one_or_none()
     if order is None:
         log.info("refund for an order not received yet; its order webhook will carry it")

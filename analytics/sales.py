@@ -1,7 +1,7 @@
 """An order's entries in the sales reports, by Shopify's definitions, rebuilt from what Shopify sent.
 
-- The sale, on the day the order was placed (`processed_at`): gross sales (line price × quantity),
-  discounts, shipping and taxes; total sales = gross − discounts + shipping + taxes.
+- The sale, on the day the order was placed (`processed_at`): gross sales (line price x quantity),
+  discounts, shipping and taxes; total sales = gross - discounts + shipping + taxes.
 - Each refund, on the day it was processed: returns (the refunded lines' value after their
   discounts), refunded shipping and taxes, as negatives.
 - A cancellation, on the day of the cancellation: whatever of the sale the refunds have not

@@ -82,7 +82,9 @@ class DayCheck:
 
 def _money_set(value: Any) -> dict[str, Any]:
     shop_money = (value or {}).get("shopMoney") or {}
-    return {"shop_money": {"amount": shop_money.get("amount"), "currency_code": shop_money.get("currencyCode")}}
+    return {
+        "shop_money": {"amount": shop_money.get("amount"), "currency_code": shop_money.get("currencyCode")}
+    }
 
 
 def _nodes(connection: Any) -> list[dict[str, Any]]:

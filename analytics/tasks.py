@@ -112,4 +112,6 @@ def schedule(app: Flask) -> None:
 
     schedule_task(app, "analytics-reconcile-rollups", "analytics.reconcile_rollups", RECONCILE_EVERY_SECONDS)
     schedule_task(app, "analytics-refresh-segments", "analytics.refresh_segments", SEGMENTS_EVERY_SECONDS)
-    schedule_task(app, "analytics-reconcile-orders", "analytics.reconcile_orders", ORDERS_RECONCILE_EVERY_SECONDS)
+    schedule_task(
+        app, "analytics-reconcile-orders", "analytics.reconcile_orders", ORDERS_RECONCILE_EVERY_SECONDS
+    )

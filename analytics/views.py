@@ -126,7 +126,13 @@ def reconciliation() -> Response:
 
     shop = current_shop()
     period = reports.parse_period(request.args, shop)
-    return jsonify({"start": period.start.isoformat(), "end": period.end.isoformat(), "days": drift_report(shop.id, period)})
+    return jsonify(
+        {
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+            "days": drift_report(shop.id, period),
+        }
+    )
 
 
 @bp.get("/top_pages/")

@@ -46,8 +46,12 @@ def data_version(shop_id: int, period: Period) -> tuple[Any, ...]:
     latest_event = session.scalar(select(func.max(Event.occurred_at)).where(Event.shop_id == shop_id))
     # a new refund or cancellation adds an entry; an edited order changes its sale's amounts
     sales = session.execute(
-        select(func.count(), func.max(OrderSale.id), func.sum(OrderSale.total_sales), func.sum(OrderSale.discounts))
-        .where(OrderSale.shop_id == shop_id)
+        select(
+            func.count(),
+            func.max(OrderSale.id),
+            func.sum(OrderSale.total_sales),
+            func.sum(OrderSale.discounts),
+        ).where(OrderSale.shop_id == shop_id)
     ).one()
     return (*tuple(totals), latest_session, latest_event, *tuple(sales))
 

@@ -55,16 +55,23 @@ def sales(shop_id: int, period: Period) -> dict[str, Any]:
         for name, value in values.items():
             totals[name] += value
         net = values["gross_sales"] - values["discounts"] - values["returns"]
-        per_day[day] = {"orders": as_int(count), "net_sales": _money(net), "total_sales": _money(values["total_sales"])}
-    # Shopify's AOV: (gross sales − discounts) of the orders placed in the period ÷ those orders,
+        per_day[day] = {
+            "orders": as_int(count),
+            "net_sales": _money(net),
+            "total_sales": _money(values["total_sales"]),
+        }
+    # Shopify's AOV: (gross sales - discounts) of the orders placed in the period ÷ those orders,
     # before any later return (https://changelog.shopify.com/posts/your-average-order-value-now-has-a-new-definition-in-shopify)
     placed = session.execute(
-        select(func.sum(OrderSale.gross_sales - OrderSale.discounts)).where(*in_period, OrderSale.entry == "sale")
+        select(func.sum(OrderSale.gross_sales - OrderSale.discounts)).where(
+            *in_period, OrderSale.entry == "sale"
+        )
     ).scalar()
     sessions = as_int(
         session.scalar(
             select(func.sum(DailySessionMetric.sessions)).where(
-                DailySessionMetric.shop_id == shop_id, DailySessionMetric.day.between(period.start, period.end)
+                DailySessionMetric.shop_id == shop_id,
+                DailySessionMetric.day.between(period.start, period.end),
             )
         )
     )

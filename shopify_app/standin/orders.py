@@ -162,7 +162,9 @@ def order_node(payload: dict[str, Any]) -> dict[str, Any]:
                     "title": item.get("title"),
                     "quantity": item.get("quantity"),
                     "product": {"id": _id("Product", item["product_id"])} if item.get("product_id") else None,
-                    "variant": {"id": _id("ProductVariant", item["variant_id"])} if item.get("variant_id") else None,
+                    "variant": {"id": _id("ProductVariant", item["variant_id"])}
+                    if item.get("variant_id")
+                    else None,
                     "originalUnitPriceSet": _money(item.get("price_set"), item.get("price")),
                 }
                 for item in payload.get("line_items") or []

@@ -98,7 +98,11 @@ class ShopifyStandin:
         """Shopify now holds this order (a webhook body), replacing an earlier version of it."""
         shop = self.shop(domain)
         with self._lock:
-            shop.orders = [kept for kept in shop.orders if kept["admin_graphql_api_id"] != payload["admin_graphql_api_id"]]
+            shop.orders = [
+                kept
+                for kept in shop.orders
+                if kept["admin_graphql_api_id"] != payload["admin_graphql_api_id"]
+            ]
             shop.orders.append(payload)
 
     def expire_access_tokens(self, domain: str) -> None:

@@ -38,13 +38,15 @@ def sales(client: Any, shop: Any, start: str, end: str | None = None, path: str 
 def test_an_order_makes_total_sales_equal_its_total_in_the_shops_currency(
     deliver: Any, client: Any, shop: Any
 ) -> None:
-    placed = order(8101, PLACED, lines=[("89.99", 2), ("24.99", 1)], discount="20.00", shipping="10.00", tax="8.40")
+    placed = order(
+        8101, PLACED, lines=[("89.99", 2), ("24.99", 1)], discount="20.00", shipping="10.00", tax="8.40"
+    )
     assert deliver("orders/create", shop.domain, placed).status_code == 200
     day = sales(client, shop, "2026-11-20")
     assert day["total_sales"] == float(placed["total_price_set"]["shop_money"]["amount"]) == 203.37
     assert (day["orders"], day["gross_sales"], day["discounts"], day["returns"]) == (1, 204.97, 20.0, 0.0)
     assert (day["net_sales"], day["shipping"], day["taxes"]) == (184.97, 10.0, 8.4)
-    assert day["average_order_value"] == 184.97  # (gross − discounts) ÷ orders
+    assert day["average_order_value"] == 184.97  # (gross - discounts) ÷ orders
     assert day["currency"] == "USD"
     engagement = sales(client, shop, "2026-11-20", path="engagement")
     assert engagement["revenue"] == 203.37  # revenue is the orders' total sales
@@ -60,13 +62,19 @@ def test_a_cancellation_takes_the_sale_back_on_the_day_it_was_cancelled(
     assert deliver("orders/cancelled", shop.domain, cancelled).status_code == 200
     assert sales(client, shop, "2026-11-20")["total_sales"] == 112.0  # the sale stays on its day
     on_cancel_day = sales(client, shop, "2026-11-22")
-    assert (on_cancel_day["returns"], on_cancel_day["total_sales"], on_cancel_day["orders"]) == (100.0, -112.0, 0)
+    assert (on_cancel_day["returns"], on_cancel_day["total_sales"], on_cancel_day["orders"]) == (
+        100.0,
+        -112.0,
+        0,
+    )
     whole = sales(client, shop, "2026-11-20", "2026-11-22")
     assert (whole["total_sales"], whole["net_sales"], whole["orders"]) == (0.0, 0.0, 1)
     assert sales(client, shop, "2026-11-20", "2026-11-22", path="engagement")["revenue"] == 0.0
 
 
-def test_a_refund_lowers_net_sales_on_the_day_of_the_refund_once(deliver: Any, client: Any, shop: Any) -> None:
+def test_a_refund_lowers_net_sales_on_the_day_of_the_refund_once(
+    deliver: Any, client: Any, shop: Any
+) -> None:
     fixture = json.loads(REFUND_FIXTURE.read_text())["payload"]
     # Shopify's example order (its 20.00 discount and 10.00 shipping), refunded by the example refund
     placed = order(fixture["order_id"], PLACED, discount="20.00", shipping="10.00")
@@ -76,10 +84,16 @@ def test_a_refund_lowers_net_sales_on_the_day_of_the_refund_once(deliver: Any, c
     assert deliver("refunds/create", shop.domain, fixture).status_code == 200
     deliver("refunds/create", shop.domain, fixture)  # a redelivery under a new webhook id
     # Shopify then sends orders/updated listing the refund; it is the same refund
-    deliver("orders/updated", shop.domain, {**placed, "updated_at": "2026-11-23T17:00:00Z", "refunds": [fixture]})
+    deliver(
+        "orders/updated", shop.domain, {**placed, "updated_at": "2026-11-23T17:00:00Z", "refunds": [fixture]}
+    )
     assert sales(client, shop, "2026-11-20")["net_sales"] == 394.95  # the order's day is unchanged
     refund_day = sales(client, shop, "2026-11-23")
-    assert (refund_day["returns"], refund_day["net_sales"], refund_day["total_sales"]) == (119.99, -119.99, -119.99)
+    assert (refund_day["returns"], refund_day["net_sales"], refund_day["total_sales"]) == (
+        119.99,
+        -119.99,
+        -119.99,
+    )
     assert sales(client, shop, "2026-11-20", "2026-11-30")["net_sales"] == 274.96
 
 
@@ -120,7 +134,10 @@ def test_orders_and_sales_equal_the_sum_of_the_webhooks_with_cancellations_and_r
     for number in range(1, 61):
         day = first + timedelta(days=rng.randrange(10))
         placed_at = f"{day.isoformat()}T{rng.randrange(23):02d}:{rng.randrange(60):02d}:00Z"
-        lines = [(f"{rng.randrange(500, 20000) / 100:.2f}", rng.randrange(1, 4)) for _ in range(rng.randrange(1, 4))]
+        lines = [
+            (f"{rng.randrange(500, 20000) / 100:.2f}", rng.randrange(1, 4))
+            for _ in range(rng.randrange(1, 4))
+        ]
         shape = {"lines": lines, "discount": f"{rng.randrange(0, 500) / 100:.2f}",
                  "shipping": f"{rng.choice([0, 500, 995])/100:.2f}", "tax": f"{rng.randrange(0, 900) / 100:.2f}"}  # fmt: skip
         test = rng.random() < 0.1
