@@ -200,7 +200,7 @@ def reconcile_orders_day(shop: Shop, day: date) -> DayCheck:
         newer = parse_time(payload["updated_at"])
         if kept is None:
             check.restored_orders += 1
-        elif kept.shopify_updated_at is not None and newer is not None and newer > kept.shopify_updated_at:
+        elif _outdated(kept, newer):
             check.updated_orders += 1
         else:
             continue
@@ -215,6 +215,19 @@ def reconcile_orders_day(shop: Shop, day: date) -> DayCheck:
             day.isoformat(),
         )
     return check
+
+
+def _outdated(kept: Order, shopify_updated_at: Any) -> bool:
+    """Shopify holds a newer version, or the order predates its sales entries (migration 0018)."""
+    known, newer = kept.shopify_updated_at, shopify_updated_at
+    if known is not None and newer is not None and newer > known:
+        return True
+    if kept.test:
+        return False
+    has_sale = db.session.scalar(
+        select(func.count()).where(OrderSale.order_id == kept.id, OrderSale.entry == "sale")
+    )
+    return not has_sale
 
 
 def _keep_drift(shop_id: int, check: DayCheck) -> None:

@@ -13,6 +13,7 @@ import pytest
 from analytics.reports.period import shop_today
 from analytics.tasks import reconcile_orders_task
 from shopify_app.core.auth import mint_session_token
+from shopify_app.core.extensions import db as database
 from shopify_app.standin import ShopifyStandin
 from shopify_app.standin.orders import CostBucket
 from tests.platform.conftest import install
@@ -30,6 +31,9 @@ def _deliver(client: Any, standin: ShopifyStandin, topic: str, domain: str, payl
 
 
 def _api(client: Any, domain: str, path: str, day: str) -> dict[str, Any]:
+    # the test's requests share one app context (and database session); end its transaction as a
+    # new request would, so MariaDB's repeatable read shows what the task committed meanwhile
+    database.session.rollback()
     response = client.get(
         f"/analytics/{path}/",
         query_string={"start": day, "end": day},
@@ -81,6 +85,7 @@ def test_reconciliation_restores_an_order_whose_webhook_was_dropped(
         ({"ours": 6, "shopify": 7}, {"ours": all_sales - 44.0, "shopify": all_sales}, 1, True)
     ]
 
+    database.session.rollback()
     page = client.get(
         "/admin/status", query_string={"id_token": mint_session_token(shop.domain), "shop": shop.domain}
     )
