@@ -20,6 +20,7 @@ from analytics.reports.period import Period, ratio
 from analytics.reports.sql import as_int, reader
 from analytics.reports.traffic import series
 from analytics.sales_models import ZERO, OrderSale
+from shopify_app.core.models import Shop
 
 AMOUNTS = ("gross_sales", "discounts", "returns", "shipping", "taxes", "total_sales")
 
@@ -133,11 +134,11 @@ def _unattributed(shop_id: int, period: Period) -> dict[str, Any]:
 
 
 def _currency(shop_id: int) -> str | None:
-    """The shop's currency, as its latest order states it."""
-    currency: str | None = reader().scalar(
+    """The shop's currency (amounts are `shop_money`), else as its latest order states it."""
+    currency: str | None = reader().scalar(select(Shop.currency).where(Shop.id == shop_id))
+    return currency or reader().scalar(
         select(Order.currency)
         .where(Order.shop_id == shop_id, Order.currency.is_not(None))
         .order_by(Order.id.desc())
         .limit(1)
     )
-    return currency
