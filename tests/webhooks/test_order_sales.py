@@ -15,7 +15,7 @@ import pytest
 
 from analytics.models import DailySessionMetric
 from shopify_app.core.auth import mint_session_token
-from tests.support.factories import make_session, make_visitor
+from tests.support.factories import make_session, make_shop, make_visitor
 from tests.webhooks.shopify_orders import REFUND_FIXTURE, order, refund
 
 pytestmark = pytest.mark.committed
@@ -118,6 +118,12 @@ def test_an_order_no_session_saw_counts_as_unattributed_with_its_channel(
         ],
     }
     assert (day["purchasing_sessions"], day["sessions"], day["conversion_rate"]) == (1, 4, 0.25)
+    other = make_shop()
+    db.session.commit()
+    assert (
+        sales(client, other, "2026-11-20")["orders"],
+        sales(client, other, "2026-11-20")["total_sales"],
+    ) == (0, 0.0)
 
 
 def test_orders_and_sales_equal_the_sum_of_the_webhooks_with_cancellations_and_refunds(
