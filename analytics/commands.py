@@ -61,3 +61,6 @@ def import_demo_history(result: object) -> None:
     with bar:
         imported = import_events(path, shop.domain, "rees46", shift_ms=shift, progress=bar.update)
     click.echo(f"demo history: {imported.stored} new events, {imported.duplicates} already there")
+    from analytics.demo_orders import record_demo_orders
+
+    click.echo(f"demo orders: {record_demo_orders(shop)} (one for each purchase of the history)")

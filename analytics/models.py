@@ -171,6 +171,10 @@ class Order(db.Model):  # type: ignore[name-defined]
     subtotal_price: Mapped[Decimal | None] = mapped_column(Money)
     currency: Mapped[str | None] = mapped_column(String(3))
     financial_status: Mapped[str | None] = mapped_column(String(32))
+    # Shopify's channel: "web", "pos", "shopify_draft_order", an app id...
+    source_name: Mapped[str | None] = mapped_column(String(64))
+    # Test orders (Shopify Payments in test mode) are kept but, as in Shopify's reports, never counted.
+    test: Mapped[bool] = mapped_column(Boolean, default=False)
     cancelled_at: Mapped[datetime | None] = mapped_column(Timestamp)
     processed_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     shopify_updated_at: Mapped[datetime | None] = mapped_column(Timestamp)

@@ -7,6 +7,7 @@ from and links that visitor to the customer.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -15,10 +16,12 @@ from sqlalchemy import delete, select
 
 from analytics.identity import get_or_create_customer, get_or_create_visitor, link_visitor_to_customer
 from analytics.models import Order, OrderLine, VisitSession
+from analytics.sales import record_refund_entry, record_sale_entries, shop_amount
 from shopify_app.core.extensions import db
 from shopify_app.core.types import utcnow
 
 VISITOR_ATTRIBUTE = "_clickstream_visitor"
+log = logging.getLogger(__name__)
 
 
 def shopify_id(value: Any, gid: Any = None) -> int:
@@ -107,9 +110,12 @@ def record_order(shop_id: int, payload: dict[str, Any]) -> Order:
     elif order.shopify_updated_at and updated_at and updated_at < order.shopify_updated_at:
         return order
     order.name = payload.get("name")
-    order.total_price = money(payload.get("total_price")) or Decimal("0")
-    order.subtotal_price = money(payload.get("subtotal_price"))
-    order.currency = payload.get("currency")
+    # the shop's currency (`shop_money`), whatever currency the buyer paid in
+    order.total_price = shop_amount(payload, "total_price")
+    order.subtotal_price = shop_amount(payload, "subtotal_price")
+    order.currency = _shop_currency(payload)
+    order.source_name = str(payload.get("source_name") or "")[:64] or None
+    order.test = bool(payload.get("test"))
     order.financial_status = payload.get("financial_status")
     order.cancelled_at = parse_time(payload.get("cancelled_at"))
     order.processed_at = (
@@ -129,8 +135,29 @@ def record_order(shop_id: int, payload: dict[str, Any]) -> Order:
                 variant_id=_optional_id(item.get("variant_id")),
                 title=(item.get("title") or "")[:512] or None,
                 quantity=int(item.get("quantity") or 1),
-                price=money(item.get("price")) or Decimal("0"),
+                price=shop_amount(item, "price"),
             )
         )
     db.session.flush()
+    record_sale_entries(order, payload)
+    return order
+
+
+def _shop_currency(payload: dict[str, Any]) -> str | None:
+    shop_money = (payload.get("total_price_set") or {}).get("shop_money") or {}
+    currency = shop_money.get("currency_code") or payload.get("currency")
+    return str(currency)[:3] if currency else None
+
+
+def record_refund(shop_id: int, payload: dict[str, Any]) -> Order | None:
+    """A `refunds/create`: the refund's returns count on the day it was processed. A refund of an
+    order not received yet is left to that order's own webhook (its `refunds` list) or to the
+    daily reconciliation with Shopify; None then."""
+    order = db.session.execute(
+        select(Order).where(Order.shop_id == shop_id, Order.shopify_id == shopify_id(payload["order_id"]))
+    ).scalar_one_or_none()
+    if order is None:
+        log.info("refund for an order not received yet; its order webhook will carry it")
+        return None
+    record_refund_entry(order, payload)
     return order

@@ -1,7 +1,8 @@
-"""Celery tasks of analytics: retention purge, rollup reconciliation, segment refresh, funnel recounts."""
+"""Celery tasks of analytics: retention purge, rollup and order reconciliation, segment refresh, funnel recounts."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Any
 
@@ -13,7 +14,10 @@ from analytics.retention import purge_expired_events
 from shopify_app.core.extensions import db, get_redis
 from shopify_app.core.models import Shop
 
+log = logging.getLogger(__name__)
+
 RECONCILE_EVERY_SECONDS = 6 * 3600
+ORDERS_RECONCILE_EVERY_SECONDS = 24 * 3600
 SEGMENTS_EVERY_SECONDS = 3600
 DATA_REQUESTS_EVERY_SECONDS = 3600
 
@@ -40,6 +44,28 @@ def reconcile_rollups_task() -> dict[str, Any]:
         if not result.clean:
             drifted[shop.domain] = len(result.drifts)
     return {"drifted": drifted}
+
+
+@shared_task(name="analytics.reconcile_orders", ignore_result=True)
+def reconcile_orders_task() -> dict[str, Any]:
+    """Compare the last days' orders and sales of every active shop with Shopify's; restore the
+    orders a lost webhook missed. A shop Shopify refuses is logged and the others still run."""
+    from analytics.sales_reconcile import reconcile_recent_orders
+    from shopify_app.core.graphql import ShopifyApiError
+
+    restored: dict[str, int] = {}
+    failed: list[str] = []
+    for shop in _active_shops():
+        try:
+            checks = reconcile_recent_orders(shop)
+        except ShopifyApiError as exc:
+            db.session.rollback()
+            log.warning("order reconciliation of %s failed: %s", shop.domain, exc.code)
+            failed.append(shop.domain)
+            continue
+        if any(check.restored_orders for check in checks):
+            restored[shop.domain] = sum(check.restored_orders for check in checks)
+    return {"restored": restored, "failed": failed}
 
 
 RECOUNT_GUARD_SECONDS = 600  # a recount that died is asked for again after this
@@ -90,7 +116,7 @@ def purge_expired_data_requests_task() -> int:
 
 
 def schedule(app: Flask) -> None:
-    """Put reconciliation, segment refresh and the exports' expiry on the beat schedule."""
+    """Put the reconciliations (rollups, orders with Shopify), segment refresh and the exports' expiry on the beat schedule."""
     from shopify_app.core.tasks import schedule_task
 
     schedule_task(
@@ -101,3 +127,6 @@ def schedule(app: Flask) -> None:
     )
     schedule_task(app, "analytics-reconcile-rollups", "analytics.reconcile_rollups", RECONCILE_EVERY_SECONDS)
     schedule_task(app, "analytics-refresh-segments", "analytics.refresh_segments", SEGMENTS_EVERY_SECONDS)
+    schedule_task(
+        app, "analytics-reconcile-orders", "analytics.reconcile_orders", ORDERS_RECONCILE_EVERY_SECONDS
+    )

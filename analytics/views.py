@@ -111,6 +111,30 @@ def engagement() -> Response:
     return _answer(reports.engagement)
 
 
+@bp.get("/sales/")
+@admin_api
+def sales() -> Response:
+    """Orders and sales from order webhooks, by Shopify's definitions; AOV, conversion, unattributed."""
+    return _answer(reports.sales)
+
+
+@bp.get("/reconciliation/")
+@admin_api
+def reconciliation() -> Response:
+    """Each checked day's orders and sales, ours against Shopify's, and the orders restored."""
+    from analytics.sales_reconcile import drift_report
+
+    shop = current_shop()
+    period = reports.parse_period(request.args, shop)
+    return jsonify(
+        {
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+            "days": drift_report(shop.id, period),
+        }
+    )
+
+
 @bp.get("/top_pages/")
 @admin_api
 def top_pages() -> Response:

@@ -34,12 +34,30 @@ REPORTS = {
     "session_count": "Sessions in the period",
     "user_count": "Visitors, identified users, new and returning visitors",
     "visit_conversion": "Sessions reaching product view, cart, checkout, purchase; ordered funnel",
-    "engagement": "Bounce rate, average session duration and revenue per session",
+    "engagement": "Bounce rate, average session duration and revenue per session (revenue: total sales of orders)",
     "top_pages": "The most viewed pages",
     "referrers": "Sessions by referring site and UTM source",
     "devices": "Sessions and conversion by device",
     "retention": "Weekly cohorts of new visitors and their return rates",
 }
+SALES_DESCRIPTION = (
+    "Money comes from orders (order and refund webhooks, reconciled daily with Shopify's Admin API),"
+    " never from browser purchase events; amounts are in the shop's currency (`shop_money`). As in"
+    " Shopify's sales reports: `orders` counts orders placed on the period's days (cancelled ones"
+    " too; test orders never); `gross_sales` is line price × quantity; `discounts` the order's"
+    " discounts; `returns` the value of refunded lines after their discounts, on the day of the"
+    " refund; a cancellation returns, on its day, what refunds had not; `net_sales` = gross −"
+    " discounts − returns; `total_sales` = net + shipping + taxes (refunded shipping and taxes"
+    " negative on the refund's day); `average_order_value` = (gross − discounts) of the orders"
+    " placed ÷ orders. `conversion_rate` = `purchasing_sessions` (sessions an order was joined to"
+    " through the visitor id in its cart attributes) ÷ sessions. Where we differ from Shopify:"
+    " returns are at the refunded value after discounts (Shopify may show the returned line's"
+    " discount under discounts; net sales agree); an edited order's new amounts replace its sale"
+    " on the order's day (Shopify records the edit on the edit's day); duties and additional fees"
+    " are not in total sales; conversion counts every session the tracker saw, not only the"
+    " online store's. `unattributed` lists the orders no session saw (blocked tracker, declined"
+    " consent, POS, draft orders) by channel (`source_name`): they count in every total."
+)
 EXTRA = {
     "product_visits": [
         *PAGING,
@@ -88,6 +106,13 @@ def openapi_paths() -> dict[str, Any]:
         " answer never waits for a count: `refreshing` says days are being counted, `days_pending`"
         " how many of the period's days its numbers still leave out",
         PERIOD + EXTRA["funnel"],
+    )
+    paths["/analytics/sales/"] = _get("Orders and sales by Shopify's definitions", PERIOD)
+    paths["/analytics/sales/"]["get"]["description"] = SALES_DESCRIPTION
+    paths["/analytics/reconciliation/"] = _get(
+        "Per checked day: orders and sales (of the orders placed that day) in our reports and in"
+        " Shopify's Admin API, and how many orders the reconciliation restored",
+        PERIOD[:2],
     )
     paths["/segments/identified-users-list"] = _get("Identified customers and their activity", PAGING)
     paths["/segments/identified-users-sessions"] = _get(

@@ -36,6 +36,7 @@ MODEL_MODULES = (
     "webhooks.models",
     "analytics.models",
     "analytics.segment_models",
+    "analytics.sales_models",
     "recommend.models",
     "ml.models",
 )

@@ -16,7 +16,7 @@ from analytics.data_requests import (
     delete_shop_data_requests,
     write_data_request,
 )
-from analytics.orders import record_order
+from analytics.orders import record_order, record_refund
 from analytics.privacy import delete_shop_data, erase_customer, export_customer
 from ml.delivery import forget_visitors
 from ml.models import ModelVersion
@@ -42,6 +42,11 @@ Handler = Callable[[Shop, dict[str, Any]], None]
 def order_changed(shop: Shop, payload: dict[str, Any]) -> None:
     """orders/create|paid|updated|cancelled: record the purchase."""
     record_order(shop.id, payload)
+
+
+def refund_created(shop: Shop, payload: dict[str, Any]) -> None:
+    """refunds/create: the refund lowers net and total sales on the day it was processed."""
+    record_refund(shop.id, payload)
 
 
 def product_saved(shop: Shop, payload: dict[str, Any]) -> None:
@@ -167,6 +172,7 @@ HANDLERS: dict[str, Handler] = {
     "orders/paid": order_changed,
     "orders/updated": order_changed,
     "orders/cancelled": order_changed,
+    "refunds/create": refund_created,
     "products/create": product_saved,
     "products/update": product_saved,
     "products/delete": product_deleted,

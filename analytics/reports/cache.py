@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from analytics.models import DailyShopMetric, Event, VisitSession
 from analytics.reports.period import Period
 from analytics.reports.sql import reader
+from analytics.sales_models import OrderSale
 
 MAX_ENTRIES = 1024
 TTL_SECONDS = 300.0
@@ -28,7 +29,7 @@ _lock = threading.Lock()
 
 
 def data_version(shop_id: int, period: Period) -> tuple[Any, ...]:
-    """Changes when events, sessions or rollups touching the period (or its previous one) change."""
+    """Changes when events, sessions, rollups or orders touching the period (or its previous one) change."""
     first = period.previous().start - timedelta(days=1)
     last = period.end + timedelta(days=1)
     session = reader()
@@ -43,7 +44,16 @@ def data_version(shop_id: int, period: Period) -> tuple[Any, ...]:
         select(func.max(VisitSession.started_at)).where(VisitSession.shop_id == shop_id)
     )
     latest_event = session.scalar(select(func.max(Event.occurred_at)).where(Event.shop_id == shop_id))
-    return (*tuple(totals), latest_session, latest_event)
+    # a new refund or cancellation adds an entry; an edited order changes its sale's amounts
+    sales = session.execute(
+        select(
+            func.count(),
+            func.max(OrderSale.id),
+            func.sum(OrderSale.total_sales),
+            func.sum(OrderSale.discounts),
+        ).where(OrderSale.shop_id == shop_id)
+    ).one()
+    return (*tuple(totals), latest_session, latest_event, *tuple(sales))
 
 
 def cached(

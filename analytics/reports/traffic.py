@@ -128,25 +128,29 @@ def _visitor_series(shop_id: int, period: Period) -> list[dict[str, Any]]:
 
 
 def engagement(shop_id: int, period: Period) -> dict[str, Any]:
-    """Bounce rate, average session duration and revenue per session."""
+    """Bounce rate, average session duration and revenue per session (revenue: total sales of orders)."""
+    from analytics.reports.sales import total_sales_by_day
+
     rows = reader().execute(
         select(
             DailySessionMetric.day,
             DailySessionMetric.sessions,
             DailySessionMetric.bounces,
             DailySessionMetric.duration_ms,
-            DailySessionMetric.revenue,
         ).where(
             DailySessionMetric.shop_id == shop_id, DailySessionMetric.day.between(period.start, period.end)
         )
     )
     per_day: dict[date, dict[str, float]] = {}
     sessions = bounces = milliseconds = 0
-    money = Decimal("0")
-    for day, n, b, ms, r in rows:
-        per_day[day] = {"sessions": as_int(n), "bounces": as_int(b), "revenue": float(r or 0)}
+    for day, n, b, ms in rows:
+        per_day[day] = {"sessions": as_int(n), "bounces": as_int(b), "revenue": 0.0}
         sessions, bounces, milliseconds = sessions + as_int(n), bounces + as_int(b), milliseconds + as_int(ms)
-        money += Decimal(r or 0)
+    # Money comes from orders (Shopify's total sales), never from the browser's purchase events.
+    money = Decimal("0")
+    for day, total in total_sales_by_day(shop_id, period).items():
+        per_day.setdefault(day, {"sessions": 0, "bounces": 0})["revenue"] = float(total)
+        money += total
     seconds, revenue = milliseconds / 1000, float(money)
     result: dict[str, Any] = {
         "sessions": sessions,

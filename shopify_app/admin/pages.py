@@ -6,6 +6,7 @@ charts are drawn in the browser by Chart.js (built from npm into `assets/dist/`,
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -79,11 +80,12 @@ def dashboard() -> Response:
     period = reports.parse_period(request.args, shop)
     if period.interval is None:
         period = reports.Period(period.start, period.end, period.timezone, "day")
-    version = data_version(shop.id, period)  # one look-up for the page's five reports
+    version = data_version(shop.id, period)  # one look-up for the page's six reports
     sessions = with_comparison(reports.session_count, shop.id, period, version=version)
     users = with_comparison(reports.user_count, shop.id, period, version=version)
     conversion = with_comparison(reports.visit_conversion, shop.id, period, version=version)
     engagement = with_comparison(reports.engagement, shop.id, period, version=version)
+    sales = with_comparison(reports.sales, shop.id, period, version=version)
     top = cached(
         ("top products",),
         shop.id,
@@ -95,7 +97,9 @@ def dashboard() -> Response:
         _kpi("sessions", "Sessions", sessions, "sessions", "count"),
         _kpi("visitors", "Visitors", users, "visitors", "count"),
         _kpi("purchase_rate", "Conversion rate", conversion, "purchase_rate", "percent"),
-        _kpi("revenue", "Revenue", engagement, "revenue", "money"),
+        _kpi("orders", "Orders", sales, "orders", "count"),
+        _kpi("revenue", "Total sales", engagement, "revenue", "money"),  # orders' total sales
+        _kpi("average_order_value", "Avg. order value", sales, "average_order_value", "money"),
         _kpi("revenue_per_session", "Revenue per session", engagement, "revenue_per_session", "money"),
         _kpi("bounce_rate", "Bounce rate", engagement, "bounce_rate", "percent"),
         _kpi("average_session_seconds", "Avg. session", engagement, "average_session_seconds", "seconds"),
@@ -221,10 +225,21 @@ def settings_page() -> Response:
 
 @bp.get("/status")
 def status() -> Response:
-    """Installation status: is tracking arriving (the app embed is on), catalog sync progress."""
+    """Installation status: is tracking arriving (the app embed is on), catalog sync progress, and
+    the last two weeks' reconciliation of orders and sales with Shopify."""
     shop, token = page_session()
+    from analytics.sales_reconcile import drift_report
+
+    today = reports.parse_period({}, shop).end
+    recent = reports.Period(today - timedelta(days=13), today, shop.timezone or "UTC")
     return render_admin_page(
-        "admin/status.html", "status", shop, token, status=installation_status(shop), charts={}
+        "admin/status.html",
+        "status",
+        shop,
+        token,
+        status=installation_status(shop),
+        reconciliation=drift_report(shop.id, recent),
+        charts={},
     )
 
 

@@ -111,6 +111,7 @@ class StandinShop:
     metafields: dict[tuple[str, str], str] = field(default_factory=dict)
     discount_codes: list[str] = field(default_factory=list)
     webhook_subscriptions: list[dict[str, Any]] = field(default_factory=list)
+    orders: list[dict[str, Any]] = field(default_factory=list)  # webhook bodies (REST shape)
 
     def details(self) -> dict[str, Any]:
         """The GraphQL `shop` object."""

@@ -20,6 +20,7 @@ import jwt
 import requests
 
 from shopify_app.standin.catalog import StandinShop, bulk_jsonl, gid
+from shopify_app.standin.orders import THROTTLED_ERROR, CostBucket, orders_connection, query_cost
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "shopify"
 THROTTLED = {"message": "Throttled", "extensions": {"code": "THROTTLED"}}
@@ -43,6 +44,9 @@ class ShopifyStandin:
         self.access_token_lifetime = access_token_lifetime
         self.shops: dict[str, StandinShop] = {}
         self.throttle_next = 0
+        # the cost bucket the `orders` query draws on (Shopify's defaults; tests make it small)
+        self.orders_bucket = CostBucket()
+        self.orders_throttled = 0
         self.fail_next = 0
         self.bulk_polls_before_done = 1
         self.refresh_count = 0
@@ -89,6 +93,17 @@ class ShopifyStandin:
             return self.shops.setdefault(domain, StandinShop(domain=domain))
 
     # --- what a test can make Shopify do ---
+
+    def add_order(self, domain: str, payload: dict[str, Any]) -> None:
+        """Shopify now holds this order (a webhook body), replacing an earlier version of it."""
+        shop = self.shop(domain)
+        with self._lock:
+            shop.orders = [
+                kept
+                for kept in shop.orders
+                if kept["admin_graphql_api_id"] != payload["admin_graphql_api_id"]
+            ]
+            shop.orders.append(payload)
 
     def expire_access_tokens(self, domain: str) -> None:
         """Make every access token of the shop expired, as an hour passing would."""
@@ -214,10 +229,33 @@ class ShopifyStandin:
         if self.throttle_next > 0:
             self.throttle_next -= 1
             return 200, {"errors": [THROTTLED], "extensions": _cost(available=0, requested=10)}
+        if "orders(" in query:
+            return self._orders(shop, query, variables)
         data = self._resolve(shop, query, variables)
         if "errors" in data:
             return 200, data
         return 200, {"data": data, "extensions": _cost(available=990, requested=10)}
+
+    def _orders(self, shop: StandinShop, query: str, variables: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        first = int(variables.get("first") or 0)
+        if not 1 <= first <= 250:
+            return 200, {"errors": [{"message": "first must be between 1 and 250",
+                                     "extensions": {"code": "BAD_REQUEST"}}]}  # fmt: skip
+        requested = query_cost(query, first)
+        if requested > self.orders_bucket.maximum:
+            return 200, {"errors": [{"message": f"Query cost is {requested}, which exceeds the single query max cost limit ({int(self.orders_bucket.maximum)}).",
+                                     "extensions": {"code": "MAX_COST_EXCEEDED", "cost": requested,
+                                                    "maxCost": int(self.orders_bucket.maximum)}}]}  # fmt: skip
+        served, cost = self.orders_bucket.charge(requested)
+        if not served:
+            self.orders_throttled += 1
+            return 200, {"errors": [THROTTLED_ERROR], "extensions": cost}
+        with self._lock:
+            orders = list(shop.orders)
+        connection = orders_connection(
+            orders, first=first, after=variables.get("after"), search=str(variables.get("query") or "")
+        )
+        return 200, {"data": {"orders": connection}, "extensions": cost}
 
     def _resolve(self, shop: StandinShop, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         if "bulkOperationRunQuery" in query:

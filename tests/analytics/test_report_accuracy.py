@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from analytics.demo_orders import record_demo_orders
 from analytics.importer import import_events
 from shopify_app.core.auth import mint_session_token
 from tests.analytics.independent import Sample, in_order, ratio
@@ -55,7 +56,10 @@ def test_every_report_equals_the_definitions_on_the_imported_sample(
     check_user_count(get(client, token, "/analytics/user_count/", **oct1), sample, OCT1, OCT1)
     check_conversion(get(client, token, "/analytics/visit_conversion/", **both), sample, SEP30, OCT1)
     check_conversion(get(client, token, "/analytics/visit_conversion/", **oct1), sample, OCT1, OCT1)
+    # money is read from orders: the order Shopify would have sent for each purchase of the sample
+    record_demo_orders(shop)
     check_engagement(get(client, token, "/analytics/engagement/", **both), sample)
+    check_sales(get(client, token, "/analytics/sales/", **both), sample)
     check_devices(get(client, token, "/analytics/devices/", **both), sample)
     check_products(client, token, both, sample)
     check_funnel(
@@ -129,6 +133,17 @@ def check_engagement(body: dict[str, Any], sample: Sample) -> None:
     assert body["average_session_seconds"] == pytest.approx(round(seconds / len(visits), 1), abs=0.05)
     assert body["revenue"] == pytest.approx(round(revenue, 2), abs=0.005)
     assert body["revenue_per_session"] == pytest.approx(round(revenue / len(visits), 2), abs=0.005)
+
+
+def check_sales(body: dict[str, Any], sample: Sample) -> None:
+    purchases = [event for visit in sample.visits for event in visit.events if event.kind == "purchase"]
+    revenue = round(sum(event.price for event in purchases), 2)
+    assert body["orders"] == len(purchases)
+    assert body["total_sales"] == pytest.approx(revenue, abs=0.005)
+    assert body["net_sales"] == body["gross_sales"] == body["total_sales"]
+    assert body["average_order_value"] == pytest.approx(round(revenue / len(purchases), 2), abs=0.005)
+    assert body["purchasing_sessions"] == sum(visit.has("purchase") for visit in sample.visits)
+    assert body["unattributed"]["orders"] == 0
 
 
 def check_devices(body: dict[str, Any], sample: Sample) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,19 @@ def test_demo_seeds_the_demo_shop_with_real_rees46_products(runner: Any, db: Any
         >= 5
     )
     assert f"demo shop seeded: {products} products" in result.output
+    # money is read from orders only: the demo has the order Shopify would have sent per purchase
+    from analytics.models import Event, Order
+
+    purchases = db.session.scalars(
+        select(Event).where(Event.shop_id == shop.id, Event.type == "purchase")
+    ).all()
+    orders = db.session.scalars(select(Order).where(Order.shop_id == shop.id)).all()
+    assert purchases
+    assert len(orders) == len(purchases)
+    assert sum(order.total_price for order in orders) == sum(
+        Decimal(str(event.props["value"])).quantize(Decimal("0.01")) for event in purchases
+    )
+    assert all(order.session_id is not None for order in orders)
 
 
 def test_demo_can_run_twice_without_duplicating_the_catalog(runner: Any, db: Any) -> None:
