@@ -133,7 +133,9 @@ def record_exposures_from_events(
     for chunk in chunks(list(first)):
         keys.update(
             db.session.execute(
-                select(Visitor.id, Visitor.visitor_key).where(Visitor.shop_id == shop_id, Visitor.id.in_(chunk))
+                select(Visitor.id, Visitor.visitor_key).where(
+                    Visitor.shop_id == shop_id, Visitor.id.in_(chunk)
+                )
             ).tuples()
         )
     rows = [

@@ -22,7 +22,13 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from analytics.experiments import HOLDOUT, arm_for, default_arms, experiment_arms, record_exposures_from_events
+from analytics.experiments import (
+    HOLDOUT,
+    arm_for,
+    default_arms,
+    experiment_arms,
+    record_exposures_from_events,
+)
 from analytics.models import Event, Visitor
 from recommend.catalog import ShopCatalog, current_catalog
 from recommend.feed import PRODUCT_EVENTS, purchased_products
@@ -87,7 +93,9 @@ def _arms(shop_id: int, catalog: ShopCatalog, settings: RecommendationSettings) 
     """The widget experiment's arms (the stored experiment's, else from the settings), read once
     per catalog snapshot; never written here."""
     if catalog.experiment_arms is None:
-        catalog.experiment_arms = experiment_arms(shop_id, EXPERIMENT_KEY) or default_arms(settings.holdout_share)
+        catalog.experiment_arms = experiment_arms(shop_id, EXPERIMENT_KEY) or default_arms(
+            settings.holdout_share
+        )
     return catalog.experiment_arms
 
 

@@ -47,11 +47,24 @@ def run_hooks(name: str, *args: Any, **kwargs: Any) -> list[Any]:
     for hook in current_app.extensions.get("hooks", {}).get(name, []):
         try:
             results.append(hook(*args, **kwargs))
-        except Exception as exc:
-            # The error's type and text only: hook arguments can be shoppers' data.
-            log.error("hook %s (%s) failed: %s: %s", name, _hook_name(hook), type(exc).__name__, exc)
+        except Exception as exc:  # noqa: BLE001 - every failure is logged and counted, never raised
+            log.error("hook %s (%s) failed: %s", name, _hook_name(hook), describe_error(exc))
             _count_failure(name)
     return results
+
+
+def describe_error(exc: BaseException) -> str:
+    """The error's type, where it was raised and its text, without statement values: a database
+    error's text would carry its SQL parameters (shoppers' data), so only its driver code shows."""
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    where = f" at {frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame is not None else ""
+    orig = getattr(exc, "orig", None)
+    if orig is not None:  # SQLAlchemy's DBAPIError: the driver's error code only
+        code = orig.args[0] if getattr(orig, "args", None) else ""
+        return f"{type(exc).__name__} ({type(orig).__name__} {code}){where}"
+    return f"{type(exc).__name__}: {str(exc)[:300]}{where}"
 
 
 def _hook_name(hook: Callable[..., Any]) -> str:
@@ -77,7 +90,7 @@ def hook_failure_counts() -> dict[str, int]:
         try:
             raw = client.hgetall(FAILURES_KEY)
             return {_text(k): int(v) for k, v in raw.items()}
-        except Exception:  # noqa: BLE001 - /metrics still answers with this process's count
+        except Exception:  # /metrics still answers with this process's count
             log.warning("hook failure counts not read from Redis", exc_info=True)
     with _failures_lock:
         return dict(_failures)
