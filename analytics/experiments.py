@@ -131,13 +131,10 @@ def record_exposures_from_events(
     experiment = get_or_create_experiment(shop_id, experiment_key, name=name, arms=arms)
     keys: dict[int, str] = {}
     for chunk in chunks(list(first)):
-        keys.update(
-            db.session.execute(
-                select(Visitor.id, Visitor.visitor_key).where(
-                    Visitor.shop_id == shop_id, Visitor.id.in_(chunk)
-                )
-            ).tuples()
-        )
+        for visitor_id, visitor_key in db.session.execute(
+            select(Visitor.id, Visitor.visitor_key).where(Visitor.shop_id == shop_id, Visitor.id.in_(chunk))
+        ):
+            keys[visitor_id] = visitor_key
     rows = [
         {
             "shop_id": shop_id,
