@@ -53,10 +53,14 @@ def _model(folder: Path) -> None:
     }
     folder.mkdir(parents=True, exist_ok=True)
     np.savez(folder / WEIGHTS_FILE, **arrays)  # type: ignore[arg-type]
-    (folder / SPEC_FILE).write_text(__import__("json").dumps(FeatureSpec(max_events=50, typical_price=20.0).to_dict()))
+    (folder / SPEC_FILE).write_text(
+        __import__("json").dumps(FeatureSpec(max_events=50, typical_price=20.0).to_dict())
+    )
 
 
-def _round(shop_id: int, domain: str, visitors: int, number: int, chance: random.Random) -> list[dict[str, object]]:
+def _round(
+    shop_id: int, domain: str, visitors: int, number: int, chance: random.Random
+) -> list[dict[str, object]]:
     now = int(time.time() * 1000) - 600_000 + number * 20_000
     batches = []
     for visitor in range(visitors):
@@ -129,7 +133,9 @@ def main(argv: list[str]) -> None:
                 queue_s += time.perf_counter() - started
     drop_database(DB_NAME)
     redis.Redis.from_url(REDIS_URL).flushdb()
-    print(f"{rounds} rounds of {visitors} visitors' 10 events: {events:,} events, {sessions_scored:,} session updates\n")
+    print(
+        f"{rounds} rounds of {visitors} visitors' 10 events: {events:,} events, {sessions_scored:,} session updates\n"
+    )
     print("| work | seconds | per 1,000 events | against the writer's own |")
     print("|---|---|---|---|")
     for name, seconds in (
@@ -137,4 +143,6 @@ def main(argv: list[str]) -> None:
         ("scoring in the writer's process (`on_sessions_updated`)", scoring_s),
         ("queueing the scoring (`enqueue_scoring`, Redis broker)", queue_s),
     ):
-        print(f"| {name} | {seconds:.2f} | {seconds / events * 1000 * 1000:.1f} ms | {seconds / writer_s:.1%} |")
+        print(
+            f"| {name} | {seconds:.2f} | {seconds / events * 1000 * 1000:.1f} ms | {seconds / writer_s:.1%} |"
+        )

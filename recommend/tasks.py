@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from sqlalchemy.exc import IntegrityError
 
 from shopify_app.core.extensions import db
 
@@ -15,8 +16,16 @@ def feed_sessions_task(shop_id: int, session_ids: list[int]) -> int:
     from recommend.service import record_widget_exposures
 
     fed = feed_sessions(shop_id, session_ids)
-    record_widget_exposures(shop_id, session_ids)
     db.session.commit()
+    for attempt in range(2):
+        try:
+            record_widget_exposures(shop_id, session_ids)
+            db.session.commit()
+            break
+        except IntegrityError:  # another worker made the shop's experiment row first: use theirs
+            db.session.rollback()
+            if attempt:
+                raise
     return fed
 
 
