@@ -106,11 +106,11 @@ def test_holdout_visitors_see_no_widget_and_every_exposure_is_logged(store: Stor
     store.impression(holdout, hidden)
     store.impression(treated, shown, arm=HOLDOUT)  # a forged arm claim: the visitor's own arm counts
     store.impression(treated, shown)
-    arm_of = {key: arm for key, arm in db.session.execute(
+    arm_of = dict(db.session.execute(
         select(Visitor.visitor_key, ExperimentAssignment.arm).join(
             Visitor, Visitor.id == ExperimentAssignment.visitor_id
         ).where(ExperimentAssignment.shop_id == store.shop.id)
-    ).all()}  # fmt: skip
+    ).all())  # fmt: skip
     assert arm_of == {holdout: HOLDOUT, treated: "treatment"}
 
     store.shop.settings = {"recommendations": {"holdout_share": 0.5, "holdout_mode": "popularity"}}
