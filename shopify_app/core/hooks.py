@@ -56,10 +56,12 @@ def run_hooks(name: str, *args: Any, **kwargs: Any) -> list[Any]:
 def describe_error(exc: BaseException) -> str:
     """The error's type, where it was raised and its text, without statement values: a database
     error's text would carry its SQL parameters (shoppers' data), so only its driver code shows."""
-    frame = exc.__traceback__
-    while frame is not None and frame.tb_next is not None:
+    frame, ours = exc.__traceback__, None
+    while frame is not None:  # the innermost line of our own code (not a library's) says the most
+        if "site-packages" not in frame.tb_frame.f_code.co_filename:
+            ours = frame
         frame = frame.tb_next
-    where = f" at {frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame is not None else ""
+    where = f" at {ours.tb_frame.f_code.co_filename}:{ours.tb_lineno}" if ours is not None else ""
     orig = getattr(exc, "orig", None)
     if orig is not None:  # SQLAlchemy's DBAPIError: the driver's error code only
         code = orig.args[0] if getattr(orig, "args", None) else ""
