@@ -111,6 +111,9 @@ class VisitSession(db.Model):  # type: ignore[name-defined]
     funnel_step: Mapped[int | None] = mapped_column(SmallInteger)
     funnel_at: Mapped[datetime | None] = mapped_column(Timestamp)
     page_days: Mapped[str | None] = mapped_column(LongText, info=SENT)
+    # Notifications given to the session, raised by a conditional UPDATE so the merchant's
+    # per-session cap holds across processes (`ml.delivery.claim_slot`).
+    notifications_shown: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Event(db.Model):  # type: ignore[name-defined]

@@ -1,7 +1,9 @@
 """Notifications waiting for the tracker's next exchange, and per-session show counts.
 
-Redis holds them when configured (shared by the writer processes and the web servers); in the
-embedded mode one process does everything, so a dictionary with expiry times does.
+Waiting notifications: Redis holds them when configured (shared by the writer processes and the
+web servers); in the embedded mode a dictionary with expiry times does. Show counts are the
+session's `notifications_shown` column, raised by a conditional UPDATE: the merchant's cap holds
+across every process in every mode (gunicorn workers each running the embedded writer included).
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import threading
 import time
 from typing import Any
 
+from sqlalchemy import select, update
+
 from analytics.ingest import expect_reply
-from shopify_app.core.extensions import get_redis
+from analytics.models import VisitSession
+from shopify_app.core.extensions import db, get_redis
 
 PENDING_TTL = 15 * 60
-COUNT_TTL = 2 * 60 * 60
 
 _lock = threading.Lock()
 _local: dict[str, tuple[float, str]] = {}
@@ -68,41 +72,25 @@ def take(shop_id: int, visitor_key: str) -> dict[str, Any] | None:
 
 def shown_count(session_id: int) -> int:
     """How many notifications this session has been given."""
-    key = f"cs:notify-count:{session_id}"
-    client = get_redis()
-    raw = _local_get(key) if client is None else client.get(key)
-    return int(raw or 0)
+    count = db.session.execute(
+        select(VisitSession.notifications_shown).where(VisitSession.id == session_id)
+    ).scalar_one_or_none()
+    return int(count or 0)
 
 
-def count_shown(session_id: int) -> None:
-    """Add one to the session's notification count."""
-    key = f"cs:notify-count:{session_id}"
-    client = get_redis()
-    if client is None:
-        _local_set(key, str(shown_count(session_id) + 1), COUNT_TTL)
-    else:
-        pipe = client.pipeline()
-        pipe.incr(key)
-        pipe.expire(key, COUNT_TTL)
-        pipe.execute()
+def claim_slot(session_id: int, cap: int) -> bool:
+    """Count one more notification for the session if it is still under `cap`; commits at once.
 
-
-def remember(name: str, value: str, ttl: int) -> None:
-    """Keep a small value (e.g. today's discount code) for `ttl` seconds."""
-    client = get_redis()
-    if client is None:
-        _local_set(f"cs:{name}", value, ttl)
-    else:
-        client.set(f"cs:{name}", value, ex=ttl)
-
-
-def recall(name: str) -> str | None:
-    """A value kept by `remember`, if it has not expired."""
-    client = get_redis()
-    if client is None:
-        return _local_get(f"cs:{name}")
-    raw = client.get(f"cs:{name}")
-    return raw.decode() if isinstance(raw, bytes) else raw
+    The check and the increment are one statement, so of two processes deciding for the same
+    session only as many as the cap allows get True (the row lock orders them)."""
+    claimed = db.session.execute(
+        update(VisitSession)
+        .where(VisitSession.id == session_id, VisitSession.notifications_shown < cap)
+        .values(notifications_shown=VisitSession.notifications_shown + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def forget_visitors(shop_id: int, visitor_keys: list[str]) -> None:
@@ -117,3 +105,14 @@ def forget_visitors(shop_id: int, visitor_keys: list[str]) -> None:
                 _local.pop(key, None)
     else:
         client.delete(*keys)
+
+
+def release_slot(session_id: int) -> None:
+    """Give back a slot claimed for a notification that could not be shown after all; commits."""
+    db.session.execute(
+        update(VisitSession)
+        .where(VisitSession.id == session_id, VisitSession.notifications_shown > 0)
+        .values(notifications_shown=VisitSession.notifications_shown - 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()

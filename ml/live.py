@@ -1,10 +1,16 @@
 """Live sessions: score what the writer just stored, decide, and hand the decision to the tracker.
 
-`on_sessions_updated` runs after every writer commit (the `sessions_updated` hook): each
-updated session still without a purchase is scored by the shop's serving model (or the global
-one), the rules pick a notification, and the visitor's arm of the shop's notification
-experiment decides whether it is shown (treatment) or only recorded (holdout). `reply_for` is
-the `ingest_reply` hook: the collector's answer carries the waiting notification once.
+After every writer commit the `sessions_updated` hook (`enqueue_scoring`) only queues
+`on_sessions_updated` as a task (in process when embedded): each updated session still without
+a purchase is scored by the shop's serving model (or the global one), the rules pick a
+notification, and the visitor's arm of the shop's notification experiment decides whether it is
+shown (treatment) or only recorded (holdout). `reply_for` is the `ingest_reply` hook: the
+collector's answer carries the waiting notification once.
+
+Every promise in a notification is true: the per-session cap is kept with the session in the
+database (`delivery.claim_slot`); "only N left" appears only when a carted product's stock in
+the synced catalog is low (1 to `LOW_STOCK_UNITS` units; unknown stock is never low); a
+discount code is single-use and bound to the session it is shown to (`ml.discounts`).
 """
 
 from __future__ import annotations
@@ -17,20 +23,23 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from analytics.experiments import HOLDOUT, default_arms, get_or_create_experiment, record_exposure
+from analytics.experiments import HOLDOUT, arm_for, default_arms, get_or_create_experiment, record_exposure
 from analytics.models import Order, OrderLine, Visitor
-from ml import delivery
+from ml import delivery, discounts
 from ml.rules import Decision, NotificationSettings, SessionSituation, decide
 from ml.scorer import Scorer
 from ml.sessions import StoredSession, load_session_inputs
 from ml.training import serving_version
 from shopify_app.core.extensions import db
-from shopify_app.core.models import Shop
+from shopify_app.core.models import Product, Shop
 from shopify_app.core.types import utcnow
 
 log = logging.getLogger(__name__)
 EXPERIMENT_KEY = "notifications"
 MAX_SESSIONS_PER_CALL = 500
+# A carted product is "low in stock" when the catalog (synced from Shopify's inventory) says
+# 1 to this many units are left across its variants; no stock figure or none left is not low.
+LOW_STOCK_UNITS = 5
 _scorers: dict[str, Scorer] = {}
 
 
@@ -75,53 +84,33 @@ def _buyers_today(shop_id: int, product_id: int | None) -> int:
     return int(count or 0)
 
 
-def _discount_code(shop: Shop, settings: NotificationSettings) -> str | None:
-    """Today's limited-time code, created once through the GraphQL Admin API."""
-    if not shop.access_token_encrypted:
+def low_stock(shop_id: int, product_ids: tuple[int, ...]) -> tuple[str, int] | None:
+    """The carted product with the fewest units left, when that is low (title, units); else None."""
+    if not product_ids:
         return None
-    name = f"discount:{shop.id}:{utcnow().date().isoformat()}"
-    code = delivery.recall(name)
-    if code:
-        return code
-    from shopify_app.core.graphql import ShopifyApiError, graphql
-
-    code = "CS-" + secrets.token_hex(3).upper()
-    starts = utcnow()
-    variables = {
-        "basicCodeDiscount": {
-            "title": f"Clickstream {settings.discount_percent}% ({code})",
-            "code": code,
-            "startsAt": starts.isoformat() + "Z",
-            "endsAt": (starts + timedelta(days=1)).isoformat() + "Z",
-            "customerSelection": {"all": True},
-            "customerGets": {
-                "value": {"percentage": settings.discount_percent / 100},
-                "items": {"all": True},
-            },
-            "appliesOncePerCustomer": True,
-        }
-    }
-    try:
-        graphql(shop, DISCOUNT_MUTATION, variables)
-    except ShopifyApiError:
-        log.warning("could not create a discount code for %s", shop.domain, exc_info=True)
+    rows = db.session.execute(
+        select(Product.title, Product.total_inventory).where(
+            Product.shop_id == shop_id,
+            Product.shopify_id.in_(list(product_ids)),
+            Product.deleted_at.is_(None),
+            Product.total_inventory.between(1, LOW_STOCK_UNITS),
+        )
+    ).all()
+    if not rows:
         return None
-    delivery.remember(name, code, 24 * 60 * 60)
-    return code
+    title, units = min(rows, key=lambda row: int(row.total_inventory or 0))
+    return str(title), int(units or 0)
 
 
-DISCOUNT_MUTATION = """
-mutation CreateDiscount($basicCodeDiscount: DiscountCodeBasicInput!) {
-  discountCodeBasicCreate(basicCodeDiscount: $basicCodeDiscount) {
-    codeDiscountNode { id }
-    userErrors { field message }
-  }
-}
-"""
+def message_for(
+    decision: Decision,
+    shop: Shop,
+    settings: NotificationSettings,
+    stored: StoredSession | None = None,
+) -> dict[str, Any] | None:
+    """The words and link the shopper sees for a decision (None when it cannot be shown).
 
-
-def message_for(decision: Decision, shop: Shop, settings: NotificationSettings) -> dict[str, Any] | None:
-    """The words and link the shopper sees for a decision (None when it cannot be shown)."""
+    A discount takes one code from the shop's pool and binds it to the session (no code: None)."""
     currency = shop.currency or ""
     details = decision.details
     if decision.kind == "social_proof":
@@ -129,9 +118,15 @@ def message_for(decision: Decision, shop: Shop, settings: NotificationSettings) 
         people = "person" if buyers == 1 else "people"
         return {"title": "Popular today", "message": f"{buyers} {people} bought this today."}
     if decision.kind == "cart_reminder":
+        scarce = low_stock(shop.id, stored.carted) if stored is not None else None
+        if scarce is None:
+            message = "Your items are saved in your cart whenever you are ready."
+        else:
+            title, units = scarce
+            message = f"Only {units} left of {title}. Complete your order while it is in stock."
         return {
             "title": "Your cart is waiting",
-            "message": "Complete your order before your items sell out.",
+            "message": message,
             "cta": {"label": "View cart", "url": "/cart"},
         }
     if decision.kind == "free_shipping":
@@ -142,12 +137,14 @@ def message_for(decision: Decision, shop: Shop, settings: NotificationSettings) 
             ),
             "cta": {"label": "View cart", "url": "/cart"},
         }
-    code = _discount_code(shop, settings)
+    if stored is None:
+        return None
+    code = discounts.take_code(shop.id, settings.discount_percent, stored.id)
     if code is None:
         return None
     return {
-        "title": f"{settings.discount_percent}% off, just for you",
-        "message": f"Use code {code} in the next {settings.discount_minutes} minutes.",
+        "title": f"{settings.discount_percent}% off your order",
+        "message": f"Use code {code} at checkout. It works for one order.",
         "code": code,
     }
 
@@ -169,14 +166,24 @@ def _handle(
     decision = decide(situation, settings)
     if decision is None:
         return None
+    if decision.kind == "discount" and discounts.codes_left(shop.id, settings.discount_percent) == 0:
+        discounts.top_up_soon(shop.id, settings.discount_percent)
+        return None  # neither arm is exposed to a discount the pool cannot give yet
     experiment = get_or_create_experiment(
         shop.id, EXPERIMENT_KEY, name="Sale notifications", arms=default_arms(settings.holdout_share)
     )
     visitor = db.session.get(Visitor, stored.visitor_id)
     if visitor is None:
         return None
+    if not delivery.claim_slot(stored.id, settings.max_per_session):
+        return None  # another process gave this session its notifications meanwhile
+    arm = arm_for(experiment.key, visitor.visitor_key, experiment.arms)
+    words = None if arm == HOLDOUT else message_for(decision, shop, settings, stored)
+    if arm != HOLDOUT and words is None:
+        delivery.release_slot(stored.id)
+        return None
     assignment = record_exposure(experiment, visitor)
-    delivery.count_shown(stored.id)
+    db.session.commit()
     record = {
         "kind": decision.kind,
         "reason": decision.reason,
@@ -184,11 +191,8 @@ def _handle(
         "arm": assignment.arm,
         "experiment": EXPERIMENT_KEY,
     }
-    if assignment.arm == HOLDOUT:
-        return record
-    words = message_for(decision, shop, settings)
     if words is None:
-        return None
+        return record
     payload = {"id": secrets.token_hex(8), **record, **words}
     delivery.hold(shop.id, stored.visitor_key, payload)
     return payload
@@ -214,6 +218,13 @@ def on_sessions_updated(shop_id: int, session_ids: list[int]) -> list[dict[str, 
             decisions.append(decision)
     db.session.commit()
     return decisions
+
+
+def enqueue_scoring(shop_id: int, session_ids: list[int]) -> None:
+    """The writer's `sessions_updated` hook: queue the scoring (no model, no Shopify in the writer)."""
+    from ml.tasks import score_sessions
+
+    score_sessions.delay(shop_id, list(session_ids))
 
 
 def reply_for(shop: Any, visitor_key: str) -> dict[str, Any] | None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopify_app.core.extensions import db
-from shopify_app.core.types import JsonDict, Timestamp, utcnow
+from shopify_app.core.types import BigId, JsonDict, Timestamp, utcnow
 
 
 class ModelVersion(db.Model):  # type: ignore[name-defined]
@@ -29,3 +29,25 @@ class ModelVersion(db.Model):  # type: ignore[name-defined]
     training_sessions: Mapped[int] = mapped_column(Integer, default=0)
     trained_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class DiscountCode(db.Model):  # type: ignore[name-defined]
+    """A single-use discount code made ahead of time, handed to at most one session."""
+
+    __tablename__ = "discount_codes"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "code"),
+        UniqueConstraint("session_id"),
+        Index("ix_discount_codes_shop_id_percent_session_id", "shop_id", "percent", "session_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(32))
+    percent: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    ends_at: Mapped[datetime] = mapped_column(Timestamp)
+    # No foreign key to `sessions`: a code handed out stays handed out (never given to a second
+    # session) even after its session is erased or expires; `shop/redact` empties the table.
+    session_id: Mapped[int | None] = mapped_column(BigInteger)
+    handed_out_at: Mapped[datetime | None] = mapped_column(Timestamp)

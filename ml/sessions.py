@@ -32,6 +32,7 @@ class StoredSession:
     cart_value: float
     product_id: int | None
     visitor_key: str
+    carted: tuple[int, ...] = ()  # products added to the cart, in order (Shopify ids)
 
 
 def _price(props: dict[str, object] | None) -> float | None:
@@ -89,6 +90,7 @@ def load_session_inputs(
         cart_value = 0.0
         page_type = None
         product_id = None
+        carted: list[int] = []
         for event in events.get(visit.id, [])[: max_events * 2]:
             if event.type == "purchase":
                 bought = True
@@ -100,6 +102,8 @@ def load_session_inputs(
             kept.append(SessionEvent(kind, event.occurred_at.timestamp(), price, quantity))
             if kind == "add_to_cart":
                 cart_value += (price or 0.0) * quantity
+                if event.product_id is not None:
+                    carted.append(int(event.product_id))
             page_type = str((event.props or {}).get("page_type") or kind)
             product_id = event.product_id or product_id
         session_input = SessionInput(
@@ -119,6 +123,7 @@ def load_session_inputs(
                 cart_value,
                 product_id,
                 keys.get(visit.visitor_id, ""),
+                tuple(dict.fromkeys(carted)),
             )
         )
     return stored

@@ -93,13 +93,14 @@ def train_demo_model(_result: object) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the conversion commands, the live scoring hooks and the retraining schedule."""
-    from ml.live import on_sessions_updated, reply_for
+    from ml.live import enqueue_scoring, reply_for
     from shopify_app.core.hooks import register_demo_hook, register_hook
     from shopify_app.core.tasks import schedule_task
 
     app.cli.add_command(eval_conversion_command)
     app.cli.add_command(train_command)
-    register_hook(app, "sessions_updated", on_sessions_updated)
+    register_hook(app, "sessions_updated", enqueue_scoring)
     register_hook(app, "ingest_reply", reply_for)
     register_demo_hook(app, train_demo_model)
     schedule_task(app, "retrain-conversion-models", "ml.retrain_when_due", 6 * 60 * 60)
+    schedule_task(app, "top-up-discount-codes", "ml.top_up_all_discount_codes", 15 * 60)

@@ -59,7 +59,7 @@ class ShopCatalog:
         self.shop_id = shop_id
         self.version = version
         self.shop_settings = shop_settings or {}
-        self.experiment: tuple[int, list[Any]] | None = None  # filled by the first exposure
+        self.experiment_arms: list[Any] | None = None  # read by the first widget request
         self.cards = cards
         self.collections = collections
         self.newest = sorted(cards, reverse=True)

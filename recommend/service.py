@@ -6,8 +6,9 @@ change or a model refresh makes a new key and stale answers simply expire. Featu
 and pick up where you left off read the visitor's recent products on every request.
 
 The shop's `recommendations` experiment splits visitors: the holdout arm sees no widget (or,
-when the merchant chooses, plain crowd favourites), and the first exposure of each visitor per
-hour is logged for the experiment results.
+when the merchant chooses, plain crowd favourites). A widget request writes nothing: the arm is a
+hash of the visitor, and exposures reach the experiment results as the tracker's
+`widget_impression` events, through the stream and the writer (`record_widget_exposures`).
 """
 
 from __future__ import annotations
@@ -15,16 +16,19 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-from analytics.experiments import HOLDOUT, arm_for, default_arms, get_or_create_experiment, record_exposure
-from analytics.identity import get_or_create_visitor
+from analytics.experiments import (
+    HOLDOUT,
+    arm_for,
+    default_arms,
+    experiment_arms,
+    record_exposures_from_events,
+)
 from analytics.models import Event, Visitor
 from recommend.catalog import ShopCatalog, current_catalog
 from recommend.feed import PRODUCT_EVENTS, purchased_products
@@ -32,17 +36,14 @@ from recommend.live import current_model
 from recommend.settings import RecommendationSettings
 from recommend.widgets import MerchantRules, Placement, VisitorHistory, choose
 from shopify_app.core.extensions import db, get_redis
-from shopify_app.core.logging import describe_error
+from shopify_app.core.models import Shop
 from shopify_app.core.types import utcnow
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-RACE_ATTEMPTS = 3
 EXPERIMENT_KEY = "recommendations"
 HISTORY_DAYS = 60
 HISTORY_EVENTS = 200
 CACHE_SECONDS = 300
-EXPOSURE_DEDUP_SECONDS = 3600
 VISITOR_SPECIFIC = ("featured_collection", "pick_up_where_you_left_off")
 
 
@@ -88,57 +89,29 @@ def visitor_history(shop_id: int, visitor_key: str | None) -> VisitorHistory:
     return VisitorHistory(list(dict.fromkeys(viewed)), list(dict.fromkeys(carted)), frozenset(bought))
 
 
-def _committed(work: Callable[[], T]) -> T:
-    """Run `work` and commit; when a concurrent request inserted the same row first, read it again."""
-    for attempt in range(RACE_ATTEMPTS):
-        try:
-            result = work()
-            db.session.commit()
-            return result
-        except (IntegrityError, OperationalError):  # a duplicate key, or a deadlock between the inserts
-            db.session.rollback()
-            if attempt == RACE_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
-
-
-def _experiment(
-    shop_id: int, catalog: ShopCatalog, settings: RecommendationSettings
-) -> tuple[int, list[Any]]:
-    """The shop's widget experiment (id, arms), looked up once per catalog snapshot."""
-    if catalog.experiment is None:
-        arms = default_arms(settings.holdout_share)
-        experiment = _committed(
-            lambda: get_or_create_experiment(
-                shop_id, EXPERIMENT_KEY, name="Recommendation widgets", arms=arms
-            )
+def _arms(shop_id: int, catalog: ShopCatalog, settings: RecommendationSettings) -> list[Any]:
+    """The widget experiment's arms (the stored experiment's, else from the settings), read once
+    per catalog snapshot; never written here."""
+    if catalog.experiment_arms is None:
+        catalog.experiment_arms = experiment_arms(shop_id, EXPERIMENT_KEY) or default_arms(
+            settings.holdout_share
         )
-        catalog.experiment = (experiment.id, list(experiment.arms))
-    return catalog.experiment
+    return catalog.experiment_arms
 
 
-def _log_exposure(shop_id: int, experiment_id: int, visitor_key: str) -> None:
-    """Record the visitor's exposure (once an hour per visitor with Redis); commits.
-
-    A widget's first requests often arrive together with the visitor's first events: whoever
-    inserts the visitor or the assignment first wins and the others count on that row. A failure
-    here is logged and never costs the shopper the widget.
-    """
-    client = get_redis()
-    if client is not None and not client.set(
-        f"cs:rec:exposed:{experiment_id}:{visitor_key}", 1, nx=True, ex=EXPOSURE_DEDUP_SECONDS
-    ):
-        return
-    try:
-        _committed(
-            lambda: record_exposure(
-                get_or_create_experiment(shop_id, EXPERIMENT_KEY), get_or_create_visitor(shop_id, visitor_key)
-            )
-        )
-    except SQLAlchemyError as exc:
-        db.session.rollback()
-        # no visitor key, no exception message: both identify the shopper
-        log.warning("a widget exposure was not recorded: %s", describe_error(exc))
+def record_widget_exposures(shop_id: int, session_ids: list[int]) -> int:
+    """The widget experiment's first exposures from the `widget_impression` events the writer
+    stored in these sessions (flushes); the experiment row is made with the first of them."""
+    stored = db.session.execute(select(Shop.settings).where(Shop.id == shop_id)).scalar_one_or_none()
+    settings = RecommendationSettings.from_stored(stored)
+    return record_exposures_from_events(
+        shop_id,
+        session_ids,
+        event_type="widget_impression",
+        experiment_key=EXPERIMENT_KEY,
+        name="Recommendation widgets",
+        arms=default_arms(settings.holdout_share),
+    )
 
 
 def _cache_key(catalog: ShopCatalog, model_version: int, placement: Placement, rules: Any) -> str:
@@ -175,9 +148,7 @@ def recommend(shop_id: int, placement: Placement, visitor_key: str | None) -> di
     settings = RecommendationSettings.from_stored(catalog.shop_settings)
     arm = "treatment"
     if visitor_key and settings.holdout_share > 0:
-        experiment_id, arms = _experiment(shop_id, catalog, settings)
-        _log_exposure(shop_id, experiment_id, visitor_key)
-        arm = arm_for(EXPERIMENT_KEY, visitor_key, arms)
+        arm = arm_for(EXPERIMENT_KEY, visitor_key, _arms(shop_id, catalog, settings))
     if arm == HOLDOUT and settings.holdout_mode == "hide":
         chosen: list[int] = []
     elif arm == HOLDOUT:

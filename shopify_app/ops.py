@@ -6,11 +6,14 @@ import time
 import uuid
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, has_app_context, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 from sqlalchemy import text
 
 from shopify_app.core.extensions import db, get_redis
+from shopify_app.core.hooks import hook_failure_counts
 from shopify_app.core.logging import bind_log_context, clear_log_context
 from shopify_app.core.openapi import json_response, openapi_document, register_openapi
 
@@ -27,6 +30,22 @@ LATENCY = Histogram(
     registry=REGISTRY,
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+
+
+class HookFailures(Collector):
+    """`clickstream_hook_failures_total{hook}`: hook runs that raised (all processes with Redis)."""
+
+    def collect(self) -> Any:
+        family = CounterMetricFamily(
+            "clickstream_hook_failures", "Hook runs that failed (logged with their error)", labels=["hook"]
+        )
+        if has_app_context():
+            for name, count in sorted(hook_failure_counts().items()):
+                family.add_metric([name], count)
+        yield family
+
+
+REGISTRY.register(HookFailures())
 
 
 def _check_database() -> str:

@@ -108,11 +108,12 @@ def ordered_step_counts(
     """How many visitors reach each step of `steps` in order within the window, summed over the
     period's days (see the module docstring).
 
-    Each day's counts are kept (`FunnelDayCount`) and reused while the events of the days they
-    read are unchanged; the other days are counted from the visitor timelines and kept. `later`
-    leaves that counting to a task worker (`recount_days`): counting a month of a large shop takes
-    longer than a web request may, and on a live shop every new event outdates the last few days.
-    Outdated days are then answered from their kept counts, days never counted not at all."""
+    Each day's counts are kept (`FunnelDayCount`) by the task (`recount_days`) and reused while
+    the events of the days they read are unchanged. `later` leaves the counting to a task worker:
+    counting a month of a large shop takes longer than a web request may, and on a live shop every
+    new event outdates the last few days. Outdated days are then answered from their kept counts,
+    days never counted not at all. Without `later` (no task workers) the days without current
+    kept counts are counted for this answer and not kept: a report's ask writes nothing."""
     window = timedelta(seconds=window_seconds)
     key = funnel_key(steps, window_seconds)
     versions = _day_versions(shop_id, period, window)
@@ -140,10 +141,8 @@ def ordered_step_counts(
             answer.to_count.append(day)
         else:
             stale.append(day)
-    if stale:
-        counted = count_days(shop_id, steps, window, stale)
-        per_day.update(counted)
-        _store_days(shop_id, key, {day: (versions[day], counted[day]) for day in stale})
+    if stale:  # counted for this answer only: a report's ask writes nothing (the task keeps counts)
+        per_day.update(count_days(shop_id, steps, window, stale))
     answer.steps = [sum(counts[index] for counts in per_day.values()) for index in range(len(steps))]
     return answer
 

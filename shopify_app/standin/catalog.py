@@ -110,6 +110,9 @@ class StandinShop:
     customer_tags: dict[str, list[str]] = field(default_factory=dict)
     metafields: dict[tuple[str, str], str] = field(default_factory=dict)
     discount_codes: list[str] = field(default_factory=list)
+    # Each code's usage limit (None: unlimited) and how many orders used it, as Shopify keeps them.
+    discount_limits: dict[str, int | None] = field(default_factory=dict)
+    discount_uses: dict[str, int] = field(default_factory=dict)
     webhook_subscriptions: list[dict[str, Any]] = field(default_factory=list)
     orders: list[dict[str, Any]] = field(default_factory=list)  # webhook bodies (REST shape)
 

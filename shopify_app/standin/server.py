@@ -345,8 +345,21 @@ class ShopifyStandin:
         shop.webhook_subscriptions.append({**node, **subscription})
         return {"webhookSubscriptionCreate": {"webhookSubscription": node, "userErrors": []}}
 
+    def redeem_discount(self, domain: str, code: str) -> bool:
+        """An order applying `code` at checkout: True when Shopify would accept it (its usage
+        limit not reached), counting the use."""
+        shop = self.shop(domain)
+        if code not in shop.discount_codes:
+            return False
+        limit = shop.discount_limits.get(code)
+        if limit is not None and shop.discount_uses.get(code, 0) >= limit:
+            return False
+        shop.discount_uses[code] = shop.discount_uses.get(code, 0) + 1
+        return True
+
     def _discount(self, shop: StandinShop, variables: dict[str, Any]) -> dict[str, Any]:
-        code = str((variables.get("basicCodeDiscount") or {}).get("code") or "")
+        discount = variables.get("basicCodeDiscount") or {}
+        code = str(discount.get("code") or "")
         if not code or code in shop.discount_codes:
             errors = [
                 {
@@ -357,6 +370,8 @@ class ShopifyStandin:
             ]
             return {"discountCodeBasicCreate": {"codeDiscountNode": None, "userErrors": errors}}
         shop.discount_codes.append(code)
+        limit = discount.get("usageLimit")
+        shop.discount_limits[code] = int(limit) if isinstance(limit, int) else None
         node = {
             "id": gid("DiscountCodeNode", next(self._ids)),
             "codeDiscount": {"codes": {"nodes": [{"code": code}]}},

@@ -4,7 +4,9 @@
  * the theme's Recommendations app block) with products from GET /api/<widget>/ when it comes
  * near the viewport, and records what the shopper saw and clicked for attribution:
  * `widget_impression` once the products are visible, `widget_click` on a product, both carrying
- * the widget, the visitor's experiment arm and the experiment. A holdout visitor sees nothing.
+ * the widget, the visitor's experiment arm and the experiment. A holdout visitor sees nothing, and
+ * its `widget_impression` (no products) says the widget would have been shown: the experiment
+ * results count exposures of both arms from these events.
  * Themable with CSS variables: --cs-widget-columns, --cs-widget-gap, --cs-accent, --cs-text,
  * --cs-radius, --cs-image-ratio.
  */
@@ -54,7 +56,10 @@
 
   /** @param {HTMLElement} mount @param {any} answer */
   function render(mount, answer) {
-    if (!answer.products || !answer.products.length) return;
+    if (!answer.products || !answer.products.length) {
+      if (answer.arm === "holdout") cs.track("widget_impression", Object.assign(about(answer), { products: [] }));
+      return;
+    }
     if (!d.getElementById("cs-recs-style")) { var s = el("style", css); s.id = "cs-recs-style"; d.head.appendChild(s); }
     var section = el("section"), heading = el("h2", mount.getAttribute("data-title") || ""), list = el("ul");
     var id = "cs-recs-" + Math.random().toString(36).slice(2);

@@ -44,8 +44,9 @@ def _ms(moment: datetime) -> float:
 
 
 def _stored(shop: Any) -> list[Event]:
+    shop_id = shop.id  # read before the session goes: the collector's commit expired the row
     db.session.remove()
-    return list(db.session.execute(select(Event).where(Event.shop_id == shop.id)).scalars())
+    return list(db.session.execute(select(Event).where(Event.shop_id == shop_id)).scalars())
 
 
 @pytest.mark.parametrize(

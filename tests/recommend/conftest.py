@@ -71,6 +71,19 @@ class Store:
         assert answer.status_code == 202, answer.get_json()
         return visitor
 
+    def impression(self, visitor: str, answer: dict[str, Any], **claims: Any) -> None:
+        """The tracker's `widget_impression` for a widget answer, through POST /events/."""
+        props = {"widget": answer["widget"], "arm": answer["arm"], "experiment": answer["experiment"],
+                 "products": [card["product_id"] for card in answer["products"]], **claims}  # fmt: skip
+        now = int(time.time() * 1000)
+        event = {"id": str(uuid.uuid4()), "type": "widget_impression", "ts": now, "visitor_id": visitor,
+                 "url": f"https://{self.shop.domain}/", "props": props}  # fmt: skip
+        answer_ = self.client.post(
+            "/events/", json={"shop": self.shop.domain, "sent_at": now, "events": [event]},
+            headers={"User-Agent": BROWSER},
+        )  # fmt: skip
+        assert answer_.status_code == 202, answer_.get_json()
+
     def ask(self, widget: str, **params: Any) -> Any:
         """GET /api/<widget>/ as the shop's storefront."""
         query = {"shop": self.shop.domain, **{k: v for k, v in params.items() if v is not None}}

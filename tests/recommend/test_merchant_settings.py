@@ -49,7 +49,9 @@ def test_the_merchant_sees_what_the_widgets_earn_against_the_holdout(store: Stor
     treated = [k for k in keys if arm_for("recommendations", k, arms) != HOLDOUT][:3]
     held_out = [k for k in keys if arm_for("recommendations", k, arms) == HOLDOUT][:3]
     for visitor in treated + held_out:
-        assert store.ask("crowd_favorites", visitor_id=visitor).status_code == 200
+        answer = store.ask("crowd_favorites", visitor_id=visitor)
+        assert answer.status_code == 200
+        store.impression(visitor, answer.get_json())  # what the tracker reports of each arm
     an_hour_ago = utcnow() - timedelta(hours=1)  # they saw the widgets an hour before they came back
     db.session.execute(update(ExperimentAssignment).values(first_exposed_at=an_hour_ago))
     for visitor in treated[:2]:  # two treated shoppers buy, 10.00 each

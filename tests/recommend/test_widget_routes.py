@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 
 from analytics.experiments import HOLDOUT, arm_for, default_arms
-from analytics.models import ExperimentAssignment
+from analytics.models import ExperimentAssignment, Visitor
 from recommend.catalog import bump_catalog_version
 from shopify_app.core.app_proxy import app_proxy_signature
 from tests.recommend.conftest import Store
@@ -84,6 +84,8 @@ def test_featured_collection_is_ranked_by_the_visitors_taste(store: Store, db: A
 
 
 def test_holdout_visitors_see_no_widget_and_every_exposure_is_logged(store: Store, db: Any) -> None:
+    """Asking writes nothing; the tracker's impressions (both arms) become the exposures, each in
+    the visitor's own arm whatever arm the event claims."""
     _co_viewing(store)
     store.shop.settings = {"recommendations": {"holdout_share": 0.5}}
     bump_catalog_version(store.shop.id)  # as the admin's settings route does
@@ -96,10 +98,20 @@ def test_holdout_visitors_see_no_widget_and_every_exposure_is_logged(store: Stor
     assert (hidden["arm"], hidden["products"], hidden["experiment"]) == (HOLDOUT, [], "recommendations")
     assert shown["arm"] == "treatment"
     assert len(shown["products"]) == 6
-    logged = db.session.execute(
-        select(ExperimentAssignment.arm).where(ExperimentAssignment.shop_id == store.shop.id)
+    logged = select(ExperimentAssignment.visitor_id, ExperimentAssignment.arm).where(
+        ExperimentAssignment.shop_id == store.shop.id
     )
-    assert sorted(logged.scalars()) == sorted([HOLDOUT, "treatment"])
+    assert db.session.execute(logged).all() == [], "a widget request records nothing"
+
+    store.impression(holdout, hidden)
+    store.impression(treated, shown, arm=HOLDOUT)  # a forged arm claim: the visitor's own arm counts
+    store.impression(treated, shown)
+    arm_of = dict(db.session.execute(
+        select(Visitor.visitor_key, ExperimentAssignment.arm).join(
+            Visitor, Visitor.id == ExperimentAssignment.visitor_id
+        ).where(ExperimentAssignment.shop_id == store.shop.id)
+    ).all())  # fmt: skip
+    assert arm_of == {holdout: HOLDOUT, treated: "treatment"}
 
     store.shop.settings = {"recommendations": {"holdout_share": 0.5, "holdout_mode": "popularity"}}
     bump_catalog_version(store.shop.id)

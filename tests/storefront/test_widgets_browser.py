@@ -112,3 +112,40 @@ def test_widgets_show_demo_products_and_a_click_is_recorded_with_widget_and_arm(
     favourites_shown = [props for props in shown if props["widget"] == "crowd_favorites"]
     assert len(favourites_shown) == 1, "one impression of the crowd favourites, when it came into view"
     assert product_id in favourites_shown[0]["products"]
+
+
+def test_a_holdout_shopper_sees_no_widget_and_is_counted_as_exposed_from_the_stream(
+    storefront: str, viewed: list[Product]
+) -> None:
+    """The widget request writes nothing; the tracker's empty impression becomes the exposure."""
+    from analytics.models import ExperimentAssignment, Visitor
+
+    arms = default_arms()
+    visitor = next(
+        f"v-held-{n}" for n in range(100) if arm_for("recommendations", f"v-held-{n}", arms) == HOLDOUT
+    )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
+        context = browser.new_context(user_agent=BROWSER)
+        context.add_init_script(f"localStorage.setItem('cs_vid', {visitor!r})")
+        page = context.new_page()
+        page.goto(f"{storefront}/demo/store/")
+        mount = page.locator("[data-clickstream-widget='crowd_favorites']")
+        mount.scroll_into_view_if_needed()
+
+        def exposed() -> list[str]:
+            page.evaluate("window.Clickstream.flush()")
+            db.session.remove()
+            return list(
+                db.session.execute(
+                    select(ExperimentAssignment.arm)
+                    .join(Visitor, Visitor.id == ExperimentAssignment.visitor_id)
+                    .where(Visitor.visitor_key == visitor)
+                ).scalars()
+            )
+
+        wait_until(lambda: exposed() == [HOLDOUT], message="the holdout shopper's exposure")
+        assert page.locator("section.cs-recs").count() == 0, "no widget for the holdout"
+        browser.close()
+    impressions = [e.props for e in _clicks() if e.type == "widget_impression" and e.props]
+    assert {(p["arm"], tuple(p["products"])) for p in impressions} == {(HOLDOUT, ())}
