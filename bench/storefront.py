@@ -93,7 +93,27 @@ def seed(database_url: str) -> dict[str, str]:
             "collection": f"/demo/store/collections/{collection.handle}",
             "product": f"/demo/store/products/{first.handle}",
             "viewed": json.dumps([[str(p.shopify_id), p.handle] for p in viewed]),
+            "widgets": json.dumps(
+                [
+                    "crowd_favorites/?",
+                    "pick_up_where_you_left_off/?",
+                    f"featured_collection/?collection_id={collection.shopify_id}&",
+                    f"also_viewed/?product_id={first.shopify_id}&",
+                    f"also_bought/?product_id={first.shopify_id}&",
+                ]
+            ),
         }
+
+
+def warm_up(base: str, widgets: list[str]) -> None:
+    """Each widget route answered once (its first answer loads the recommenders), not measured."""
+    for route in widgets:
+        answer = requests.get(
+            f"{base}/api/{route}shop={SHOP}&visitor_id=v-warm-up&limit=6",
+            headers={"Origin": base},
+            timeout=60,
+        )
+        answer.raise_for_status()
 
 
 def feed_views(base: str, viewed: list[list[str]]) -> None:
@@ -181,10 +201,12 @@ def main(argv: list[str]) -> None:
     database_url = f"sqlite:///{OUT / 'storefront.db'}"
     pages = seed(database_url)
     viewed = json.loads(pages.pop("viewed"))
+    widgets = json.loads(pages.pop("widgets"))
     chosen = args.pages.split(",")
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
     with server(database_url) as base:
         feed_views(base, viewed)
+        warm_up(base, widgets)
         for name in chosen:
             for mode in ("on", "off"):
                 requests.get(
