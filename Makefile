@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint format worker beat migrate bench services browser-deps storefront clean
+.PHONY: run test lint format worker beat migrate bench services browser-deps storefront theme-assets shopify-tools clean
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ ASSET_DIRS := storefront_script shopify_app/admin/assets
 storefront: $(INSTALLED)
 	@for dir in $(ASSET_DIRS); do if [ -f $$dir/Makefile ]; then $(MAKE) --no-print-directory -C $$dir build || exit 1; fi; done
 
+# The theme app extension's copies of the storefront scripts, committed (a deploy from a fresh
+# clone ships them); a test fails while they differ from a build of storefront_script/src.
+theme-assets:
+	$(MAKE) --no-print-directory -C storefront_script theme-assets
+
+# The Shopify CLI and the web pixel's dependencies, for the test that runs `shopify app build`.
+shopify-tools:
+	@$(MAKE) --no-print-directory -C tools/shopify install
+
 run: $(INSTALLED) storefront
 	$(BIN)/clickstream db upgrade
 	$(BIN)/clickstream demo
@@ -30,7 +39,7 @@ run: $(INSTALLED) storefront
 # rollups, the reports) again on SQLite, the embedded default.
 SQLITE_TESTS ?= tests/analytics tests/pipeline
 
-test: $(INSTALLED) browser-deps storefront lint
+test: $(INSTALLED) browser-deps storefront shopify-tools lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 	TEST_DATABASE=sqlite $(BIN)/pytest $(SQLITE_TESTS) $(PYTEST_ARGS)
 

@@ -1,8 +1,9 @@
-"""The start page of a local run: what there is to open."""
+"""The app's root: Shopify admin opening the app lands here (`application_url`), a person sees what a
+local run serves."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, render_template_string
+from flask import Blueprint, Flask, Response, current_app, redirect, render_template_string, request
 
 bp = Blueprint("start", __name__)
 
@@ -45,8 +46,12 @@ DEMO_SHOP = "demo-shop.myshopify.com"
 
 
 @bp.get("/")
-def start_page() -> str:
-    """Links to everything a local run serves."""
+def start_page() -> str | Response:
+    """Shopify admin's launch of the app goes on to the embedded app; anyone else sees the links."""
+    if request.args.get("shop"):
+        # application_url is the app's root so that the relative webhook and app proxy URLs in
+        # shopify.app.toml resolve against it: the admin's launch query carries on unchanged.
+        return redirect("/admin/app?" + request.query_string.decode())  # type: ignore[return-value]
     links = [{**link, "href": link["href"].format(shop=DEMO_SHOP)} for link in LINKS]
     return render_template_string(
         START_PAGE, links=links, demo_shop=DEMO_SHOP, app_url=current_app.config["SHOPIFY_APP_URL"]

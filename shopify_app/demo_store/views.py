@@ -2,7 +2,8 @@
 
 Pages include the real app embed block and recommendation blocks (rendered from
 `extensions/`), so the tracker and widgets run exactly as on a Shopify theme. The cart and the
-signed-in customer live in the Flask session; `?customer=ID` signs a customer in.
+signed-in customer live in the Flask session; `?customer=ID` signs a customer in. `?app=off`
+renders a page as the theme alone (no app embed, no app blocks), to measure what the app costs.
 """
 
 from __future__ import annotations
@@ -56,9 +57,16 @@ def _customer_id() -> int | None:
     return customer
 
 
+def _app_on() -> bool:
+    """Whether this page is rendered with the app: `?app=off` renders the theme alone."""
+    return request.args.get("app") != "off"
+
+
 def _widget(
     kind: str, title: str, *, product: Product | None = None, collection: Collection | None = None
 ) -> str:
+    if not _app_on():
+        return ""
     settings = {**settings_of("recommendations"), "widget": kind, "title": title, "product_count": 6}
     return render_block(
         "recommendations",
@@ -93,7 +101,7 @@ def _page(
     )
     return render_template(
         template,
-        app_embed=embed,
+        app_embed=embed if _app_on() else "",
         collections=_collections(shop),
         cart_count=sum(_cart().values()),
         customer_id=customer,

@@ -192,10 +192,14 @@
     track: track, flush: flush, visitorId: visitorId, config: cfg,
     /** @param {(reply: any) => void} f */ onReply: function (f) { listeners.push(f); if (unread) { var r = unread; unread = null; deliver(r); } }
   };
-  if (cfg.customerId) track("identify", { customer_id: cfg.customerId });
-  pageEvents();
-  if (outbox().length) flush();
-  tagCart();
+  // The theme's own work comes first: ours runs when the browser is idle, in small tasks.
+  /** @param {() => void} then */
+  function idle(then) { if (w.requestIdleCallback) w.requestIdleCallback(then, { timeout: 2000 }); else w.setTimeout(then, 1); }
+  idle(function () {
+    if (cfg.customerId) track("identify", { customer_id: cfg.customerId });
+    pageEvents();
+    idle(function () { if (outbox().length) flush(); tagCart(); });
+  });
   var later = function () {
     if (d.querySelector("[data-clickstream-widget]")) load("clickstream-widgets.js");
     load("clickstream-notify.js");

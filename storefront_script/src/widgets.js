@@ -7,8 +7,12 @@
  * the widget, the visitor's experiment arm and the experiment. A holdout visitor sees nothing, and
  * its `widget_impression` (no products) says the widget would have been shown: the experiment
  * results count exposures of both arms from these events.
- * Themable with CSS variables: --cs-widget-columns, --cs-widget-gap, --cs-accent, --cs-text,
- * --cs-radius, --cs-image-ratio.
+ *
+ * Nothing on the page moves: the block renders the widget's frame at its final size (its styles
+ * are in the block), the products fill it in place, and the mount keeps the frame's height. A
+ * widget with nothing to show leaves its space empty while it is on screen and gives it back only
+ * when it is below the viewport, where nothing the shopper sees can shift. Work happens when the
+ * browser is idle, in one small task per widget.
  */
 (function () {
   "use strict";
@@ -20,24 +24,29 @@
   var ROUTES = { pick_up: "pick_up_where_you_left_off" };
   var base = cfg.proxyPath || (cfg.appUrl || "").replace(/\/$/, "");
   var root = (cfg.root || "/").replace(/\/$/, "");
+  /** @type {Intl.NumberFormat | null} */
+  var formatter = null;
 
-  var css = ".cs-recs{margin:24px 0;font:inherit;color:var(--cs-text,inherit)}" +
-    ".cs-recs h2{font-size:1.25em;margin:0 0 12px}" +
-    ".cs-recs ul{list-style:none;margin:0;padding:0;display:grid;gap:var(--cs-widget-gap,16px);" +
-    "grid-template-columns:repeat(var(--cs-widget-columns,4),minmax(0,1fr))}" +
-    ".cs-recs a{display:block;color:inherit;text-decoration:none;border-radius:var(--cs-radius,8px)}" +
-    ".cs-recs a:focus-visible{outline:2px solid var(--cs-accent,#2c6ecb);outline-offset:2px}" +
-    ".cs-recs img{width:100%;aspect-ratio:var(--cs-image-ratio,1);object-fit:cover;border-radius:var(--cs-radius,8px);background:#f4f4f4}" +
-    ".cs-recs .cs-price{color:var(--cs-accent,inherit);font-weight:600}" +
-    "@media (max-width:700px){.cs-recs ul{grid-template-columns:repeat(2,minmax(0,1fr))}}";
+  /** Run `then` when the browser is idle (soon at the latest). @param {() => void} then */
+  function idle(then) {
+    if (w.requestIdleCallback) w.requestIdleCallback(then, { timeout: 1000 }); else w.setTimeout(then, 1);
+  }
 
-  /** @param {string} tag @param {string=} text */
-  function el(tag, text) { var e = d.createElement(tag); if (text) e.textContent = text; return e; }
+  /** @param {string} tag @param {string} className @param {string=} text */
+  function el(tag, className, text) {
+    var e = d.createElement(tag);
+    e.className = className;
+    if (text) e.textContent = text;
+    return e;
+  }
 
   /** @param {string} price */
   function money(price) {
-    try { return new Intl.NumberFormat(undefined, { style: "currency", currency: cfg.currency || "USD" }).format(+price); }
-    catch (e) { return price; }
+    if (!price) return "";
+    try {
+      formatter = formatter || new Intl.NumberFormat(undefined, { style: "currency", currency: cfg.currency || "USD" });
+      return formatter.format(+price);
+    } catch (e) { return price; }
   }
 
   /** @param {HTMLElement} mount */
@@ -54,53 +63,74 @@
   /** @param {any} answer */
   function about(answer) { return { widget: answer.widget, arm: answer.arm, experiment: answer.experiment }; }
 
+  /** One product, the same boxes as the frame's placeholder. @param {any} answer @param {any} p @param {number} i */
+  function item(answer, p, i) {
+    var li = d.createElement("li"), link = /** @type {HTMLAnchorElement} */ (el("a", ""));
+    link.href = root + p.url;
+    link.setAttribute("data-product-id", p.product_id);
+    var img = /** @type {HTMLImageElement} */ (el(p.image ? "img" : "span", "cs-img"));
+    if (p.image) { img.src = p.image; img.alt = p.title; img.loading = "lazy"; img.decoding = "async"; }
+    link.appendChild(img);
+    link.appendChild(el("div", "cs-title", p.title));
+    link.appendChild(el("div", "cs-price", money(p.price)));
+    link.addEventListener("click", function () {
+      cs.track("widget_click", Object.assign(about(answer), { position: i + 1 }), { product_id: p.product_id });
+      cs.flush();
+    });
+    li.appendChild(link);
+    return li;
+  }
+
   /** @param {HTMLElement} mount @param {any} answer */
   function render(mount, answer) {
-    if (!answer.products || !answer.products.length) {
-      if (answer.arm === "holdout") cs.track("widget_impression", Object.assign(about(answer), { products: [] }));
+    var products = (answer && answer.products) || [];
+    if (!products.length) {
+      if (answer && answer.arm === "holdout") cs.track("widget_impression", Object.assign(about(answer), { products: [] }));
+      giveBack(mount);
       return;
     }
-    if (!d.getElementById("cs-recs-style")) { var s = el("style", css); s.id = "cs-recs-style"; d.head.appendChild(s); }
-    var section = el("section"), heading = el("h2", mount.getAttribute("data-title") || ""), list = el("ul");
+    var section = el("section", "cs-recs"), heading = el("h2", "", mount.getAttribute("data-title") || ""), list = el("ul", "");
     var id = "cs-recs-" + Math.random().toString(36).slice(2);
-    section.className = "cs-recs";
     heading.id = id;
     section.setAttribute("aria-labelledby", id);
     section.setAttribute("data-arm", answer.arm);
-    answer.products.forEach(/** @param {any} p @param {number} i */ function (p, i) {
-      var item = el("li"), link = /** @type {HTMLAnchorElement} */ (el("a"));
-      link.href = root + p.url;
-      link.setAttribute("data-product-id", p.product_id);
-      if (p.image) {
-        var img = /** @type {HTMLImageElement} */ (el("img"));
-        img.src = p.image; img.alt = p.title; img.loading = "lazy";
-        link.appendChild(img);
-      }
-      link.appendChild(el("div", p.title));
-      if (p.price) link.appendChild(el("div", money(p.price))).className = "cs-price";
-      link.addEventListener("click", function () {
-        cs.track("widget_click", Object.assign(about(answer), { position: i + 1 }), { product_id: p.product_id });
-        cs.flush();
-      });
-      item.appendChild(link);
-      list.appendChild(item);
-    });
+    products.forEach(/** @param {any} p @param {number} i */ function (p, i) { list.appendChild(item(answer, p, i)); });
     section.appendChild(heading);
     section.appendChild(list);
+    // Fewer products than placeholders must not shrink the frame: what follows would move up.
+    if (products.length < mount.querySelectorAll(".cs-recs-frame li").length) keepHeight(mount);
     mount.replaceChildren(section);
     watch(section, function () {
       cs.track("widget_impression", Object.assign(about(answer), {
-        products: answer.products.map(/** @param {any} p */ function (p) { return p.product_id; })
+        products: products.map(/** @param {any} p */ function (p) { return p.product_id; })
       }));
     }, "0px");
+  }
+
+  /** @param {HTMLElement} mount */
+  function keepHeight(mount) { mount.style.minHeight = mount.getBoundingClientRect().height + "px"; }
+
+  /** Nothing to show: empty the frame, and give its space back once it is below the viewport. @param {HTMLElement} mount */
+  function giveBack(mount) {
+    keepHeight(mount);
+    mount.replaceChildren();
+    if (!("IntersectionObserver" in w)) return;
+    var below = new IntersectionObserver(function (entries) {
+      var e = entries[entries.length - 1];
+      if (!e.isIntersecting && e.boundingClientRect.top >= (e.rootBounds ? e.rootBounds.bottom : w.innerHeight)) {
+        below.disconnect();
+        mount.hidden = true;
+      }
+    });
+    below.observe(mount);
   }
 
   /** @param {HTMLElement} mount */
   function load(mount) {
     fetch(url(mount), { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (answer) { if (answer) render(mount, answer); })
-      .catch(function () { /* no widget rather than a broken page */ });
+      .then(function (answer) { idle(function () { render(mount, answer); }); })
+      .catch(function () { idle(function () { giveBack(mount); }); });
   }
 
   /** Run `then` once when `node` comes within `margin` of the viewport. @param {Element} node @param {() => void} then @param {string} margin */

@@ -6,6 +6,7 @@ import json
 import re
 import tomllib
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import Flask
 from liquid import Environment
@@ -97,3 +98,22 @@ def test_the_web_pixel_subscribes_to_standard_events_and_requires_analytics_cons
     assert "analytics.subscribe('all_standard_events'" in source
     assert "checkout_completed: 'purchase'" in source
     assert "visitorConsentCollected" in source
+
+
+def test_relative_urls_in_the_app_config_resolve_to_the_apps_routes(app: Flask) -> None:
+    """The CLI appends relative webhook and app proxy URLs to application_url: it must be the app's root."""
+    config = _app_toml()
+    application_url = config["application_url"]
+    assert urlsplit(application_url).path in ("", "/")
+    assert config["app_proxy"]["url"] == "/proxy"
+    assert all(s["uri"].startswith("/") for s in config["webhooks"]["subscriptions"])
+
+
+def test_shopify_admin_opening_the_app_at_its_root_goes_on_to_the_embedded_app(client: Any) -> None:
+    launch = {"embedded": "1", "host": "YWRtaW4", "shop": "cool-shop.myshopify.com", "id_token": "x.y.z"}
+    response = client.get("/", query_string=launch)
+    assert response.status_code == 302
+    target = urlsplit(response.headers["Location"])
+    assert target.path == "/admin/app"
+    assert dict(parse_qsl(target.query)) == launch
+    assert client.get("/").status_code == 200  # a person opening the root still gets the start page
