@@ -19,7 +19,17 @@ EVENT_SCHEMA = {
         "type": {"type": "string", "pattern": "^[a-z][a-z0-9_:.-]{0,63}$"},
         "ts": {"type": "integer", "description": "client time, epoch milliseconds"},
         "visitor_id": {"type": "string", "minLength": 1, "maxLength": 64},
-        "customer_id": {"type": "integer", "nullable": True},
+        "customer_id": {
+            "type": "integer",
+            "nullable": True,
+            "description": "a claim: it links the visitor to the customer only with a valid identity_token",
+        },
+        "identity_token": {
+            "type": "string",
+            "maxLength": 128,
+            "nullable": True,
+            "description": "from GET /apps/clickstream/identity (the app proxy), sent with `identify`",
+        },
         "url": {"type": "string", "maxLength": 2048, "nullable": True},
         "referrer": {"type": "string", "maxLength": 2048, "nullable": True},
         "product_id": {"type": "string", "nullable": True},

@@ -22,6 +22,7 @@ MAX_AGE_MS = 7 * 24 * 3600 * 1000
 MAX_PROPS_BYTES = 8 * 1024
 MAX_URL = 2048
 MAX_KEY = 64
+MAX_IDENTITY_TOKEN = 128  # analytics.identity_tokens: `<customer>.<expiry>.<signature>`
 UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_:.-]{0,63}$")
 STANDARD_TYPES = frozenset(
@@ -156,6 +157,9 @@ def normalize_event(
     customer = get("customer_id")
     if customer is not None:
         event["customer_id"] = _integer(customer, where, "customer_id")
+    token = get("identity_token")
+    if token is not None and token != "":
+        event["identity_token"] = _present_text(token, where, "identity_token", MAX_IDENTITY_TOKEN)
     url = get("url")
     if url is not None and url != "":
         event["url"] = url = _present_text(url, where, "url", MAX_URL)
