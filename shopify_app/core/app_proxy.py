@@ -19,6 +19,7 @@ from shopify_app.core.auth import app_secrets
 from shopify_app.core.errors import Unauthorized
 
 TIMESTAMP_TOLERANCE_SECONDS = 300
+SHOPIFY_ADDS = ("shop", "logged_in_customer_id", "path_prefix", "timestamp", "signature")
 
 
 def app_proxy_message(pairs: Iterable[tuple[str, str]]) -> str:
@@ -82,6 +83,11 @@ def signed_proxy_request() -> ProxyRequest:
     pairs = list(request.args.items(multi=True))
     if not is_signed_app_proxy_query(pairs, app_secrets()):
         raise InvalidProxySignature("the app proxy signature does not verify", field="signature")
+    for key in SHOPIFY_ADDS:
+        # A storefront URL may carry its own `logged_in_customer_id=` or `shop=`; Shopify adds
+        # and signs its own beside it, so a repeated key is someone speaking for Shopify.
+        if len(request.args.getlist(key)) > 1:
+            raise InvalidProxySignature(f"{key} appears more than once", field=key)
     customer = request.args.get("logged_in_customer_id", "")
     # Shopify sends digits or nothing (a visitor who is not logged in).
     signed_in = int(customer) if customer.isascii() and customer.isdigit() and len(customer) <= 19 else None

@@ -30,7 +30,7 @@ from flask import (
 )
 from sqlalchemy import select
 
-from shopify_app.core.app_proxy import app_proxy_signature
+from shopify_app.core.app_proxy import SHOPIFY_ADDS, app_proxy_signature
 from shopify_app.core.auth import app_secrets
 from shopify_app.core.extensions import db
 from shopify_app.core.models import Collection, CollectionProduct, Product, Shop
@@ -41,7 +41,6 @@ from shopify_app.platform.storefront_settings import NAMESPACE, storefront_value
 bp = Blueprint("demo_store", __name__, url_prefix="/demo/store", template_folder="templates")
 PURCHASE_NAMESPACE = uuid.UUID("0f4b3c1e-6a52-4b59-a0f5-4d1d3f6c2b77")
 PROXY_PREFIX = "/apps/clickstream"  # shopify.app.toml's [app_proxy] prefix and subpath
-PROXY_SIGNED = frozenset({"shop", "logged_in_customer_id", "path_prefix", "timestamp", "signature"})
 
 
 def demo_shop() -> Shop:
@@ -349,8 +348,8 @@ def app_proxy(rest: str) -> Response:
         abort(404)  # it signs for whoever `?customer=` names: a demo, never a production app
     shop = demo_shop()
     customer = _customer_id()
-    # Shopify replaces what it vouches for, whatever the browser put in the query.
-    pairs = [(key, value) for key, value in request.args.items(multi=True) if key not in PROXY_SIGNED]
+    # What Shopify vouches for comes from Shopify alone (the app refuses a repeated one).
+    pairs = [(key, value) for key, value in request.args.items(multi=True) if key not in SHOPIFY_ADDS]
     pairs += [
         ("shop", shop.domain),
         ("logged_in_customer_id", str(customer or "")),

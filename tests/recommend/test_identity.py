@@ -177,6 +177,11 @@ def test_history_across_devices_only_for_the_customer_the_app_proxy_signs(
 
     assert _through_proxy(app, store, pick_up, ATTACKER, visitor_id="v-attacker") == []
     assert _through_proxy(app, store, pick_up, None, visitor_id="v-attacker") == []
+    # The attacker's storefront URL names the victim; Shopify adds (and signs) its own, empty, value.
+    smuggled = shopify_signed(app.config["SHOPIFY_API_SECRET"], store.shop.domain, None,
+                              logged_in_customer_id=str(VICTIM), visitor_id="v-attacker")  # fmt: skip
+    refused = store.client.get(f"/proxy/api/{pick_up}/", query_string=smuggled)
+    assert (refused.status_code, refused.get_json()["field"]) == (401, "logged_in_customer_id")
 
 
 def test_only_a_valid_token_for_this_shop_and_visitor_links(app: Flask, store: Store) -> None:
