@@ -7,12 +7,15 @@ import hashlib
 import hmac
 import json
 import time
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import pytest
 from flask import Flask
 
 from recommend.widgets import WIDGETS
 from shopify_app.core.app_proxy import is_signed_app_proxy_query
+from shopify_app.demo import DEMO_SHOP_DOMAIN
 from tests.conftest import SHARED
 from tests.recommend.conftest import Store
 from tests.support.app_proxy import shopify_signed, shopify_signed_pairs
@@ -91,3 +94,14 @@ def test_every_storefront_route_answers_through_the_app_proxy_and_refuses_a_tamp
     signed_for_other = shopify_signed(secret, other.domain, 42, visitor_id="v-proxy")
     crossed = [(k, store.shop.domain if k == "shop" else v) for k, v in signed_for_other]
     assert store.client.get(f"/proxy/api/crowd_favorites/?{urlencode(crossed)}").status_code == 401
+
+
+def test_the_demo_stores_simulated_proxy_signs_the_demo_login_and_never_in_production(
+    app: Flask, db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_shop(domain=DEMO_SHOP_DOMAIN)
+    client = app.test_client()
+    signed_in = client.get("/demo/store/apps/clickstream/session?customer=42&logged_in_customer_id=7")
+    assert signed_in.get_json() == {"shop": DEMO_SHOP_DOMAIN, "customer_id": "42"}
+    monkeypatch.setitem(app.config, "PROFILE", "production")
+    assert client.get("/demo/store/apps/clickstream/session?customer=42").status_code == 404
