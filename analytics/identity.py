@@ -1,7 +1,9 @@
 """Identity stitching: visitors (browsers) and the customers they turn out to be.
 
-A login (`identify` event or a customer id on an event) or an order carrying the visitor id in its
-cart attributes links a visitor to a customer. A customer's visitors on several devices then count
+Only what Shopify signs links a visitor to a customer: a login vouched for by the app proxy (an
+`identify` event carrying a valid identity token, `analytics.identity_tokens`) or an order webhook
+carrying the visitor id in its cart attributes. A customer id a browser merely sends is a claim,
+stored with the event and never used to link. A customer's visitors on several devices then count
 as one identified user.
 """
 

@@ -1,7 +1,8 @@
 """History import (`clickstream import-events`): files of past events through the writer's own code.
 
 Imported events are sessionized, stitched and rolled up exactly as live ones, because they go
-through `store_batches`. Event ids are derived from the file's content and line numbers, so
+through `store_batches`; a customer id in the file is a claim, as from a browser (stored in the
+event's props, never linking the visitor: orders link customers). Event ids are derived from the file's content and line numbers, so
 importing the same file twice stores it once.
 
 Formats:
@@ -25,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from analytics.identity_tokens import settle_claims
 from analytics.ingest.validation import normalize_event
 from analytics.writer.store import store_batches
 from shopify_app.core.errors import BadRequest
@@ -149,6 +151,7 @@ def import_events(
     def flush() -> None:
         if not chunk:
             return
+        settle_claims(shop.domain, chunk)  # a file's customer ids are claims, like a browser's
         stored = store_batches(
             [{"shop_id": shop.id, "received_at": received, "device": None, "events": list(chunk)}]
         )

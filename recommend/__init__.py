@@ -33,7 +33,8 @@ ANSWER_SCHEMA = {
 SUMMARIES = {
     "crowd_favorites": "Crowd favourites: the shop's (or a collection's) most popular products lately",
     "featured_collection": "A collection ranked for this visitor",
-    "pick_up_where_you_left_off": "Products this visitor viewed or carted and has not bought",
+    "pick_up_where_you_left_off": "Products this visitor viewed or carted and has not bought (on their "
+    "other devices too when the app proxy signs the logged-in customer)",
     "also_viewed": "Products viewed in the same sessions as this product",
     "also_bought": "Products bought together with this product",
 }
@@ -44,10 +45,28 @@ def _parameter(name: str, description: str, *, required: bool = False) -> dict[s
             "schema": {"type": "string"}}  # fmt: skip
 
 
-def _operation(widget: str) -> dict[str, Any]:
+def _operation(widget: str, *, through_proxy: bool = False) -> dict[str, Any]:
+    signed = [
+        _parameter("signature", "app proxy signature (with timestamp, path_prefix)", required=through_proxy),
+        _parameter("timestamp", "app proxy request time", required=through_proxy),
+        _parameter("path_prefix", "the storefront path the app proxy answers on", required=through_proxy),
+        _parameter("logged_in_customer_id", "the signed-in customer, as the app proxy signs it"),
+    ]
+    responses = {
+        "200": json_response("The products to show and the visitor's experiment arm", ANSWER_SCHEMA),
+        "400": error_response("A parameter is invalid (named in `field`)"),
+        "401": error_response("The app proxy signature does not verify"),
+        "403": error_response("Not from the shop's storefront"),
+        "404": error_response("Unknown or uninstalled shop"),
+        "429": error_response(
+            "Rate limited (with Redis): this address's or this shop's widget requests per minute"
+        ),
+    }
+    if through_proxy:
+        del responses["403"]
     return {
         "get": {
-            "summary": SUMMARIES[widget],
+            "summary": SUMMARIES[widget] + (" (through the app proxy)" if through_proxy else ""),
             "parameters": [
                 _parameter("shop", "the shop's myshopify domain", required=True),
                 _parameter(
@@ -58,19 +77,9 @@ def _operation(widget: str) -> dict[str, Any]:
                 ),
                 _parameter("collection_id", "a Shopify collection id (ASCII digits, 1 to 2^63 - 1)"),
                 _parameter("limit", "how many products (1-24, default 8)"),
-                _parameter("signature", "app proxy signature (with timestamp, path_prefix)"),
-                _parameter("timestamp", "app proxy request time"),
+                *signed,
             ],
-            "responses": {
-                "200": json_response("The products to show and the visitor's experiment arm", ANSWER_SCHEMA),
-                "400": error_response("A parameter is invalid (named in `field`)"),
-                "401": error_response("The app proxy signature does not verify"),
-                "403": error_response("Not from the shop's storefront"),
-                "404": error_response("Unknown or uninstalled shop"),
-                "429": error_response(
-                    "Rate limited (with Redis): this address's or this shop's widget requests per minute"
-                ),
-            },
+            "responses": responses,
         }
     }
 
@@ -87,7 +96,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     register_openapi(
         app,
-        {f"/api/{widget}/": _operation(widget) for widget in WIDGETS},
+        {
+            **{f"/api/{widget}/": _operation(widget) for widget in WIDGETS},
+            **{f"/proxy/api/{widget}/": _operation(widget, through_proxy=True) for widget in WIDGETS},
+        },
         schemas={"ProductCard": CARD_SCHEMA, "Recommendations": ANSWER_SCHEMA},
     )
     register_hook(app, "sessions_updated", on_sessions_updated)

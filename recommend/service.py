@@ -36,7 +36,7 @@ from recommend.live import current_model
 from recommend.settings import RecommendationSettings
 from recommend.widgets import MerchantRules, Placement, VisitorHistory, choose
 from shopify_app.core.extensions import db, get_redis
-from shopify_app.core.models import Shop
+from shopify_app.core.models import Customer, Shop
 from shopify_app.core.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -47,26 +47,30 @@ CACHE_SECONDS = 300
 VISITOR_SPECIFIC = ("featured_collection", "pick_up_where_you_left_off")
 
 
-def visitor_history(shop_id: int, visitor_key: str | None) -> VisitorHistory:
-    """The visitor's recent products (all devices of an identified customer), newest first."""
-    if not visitor_key:
+def visitor_history(
+    shop_id: int, visitor_key: str | None, signed_in_customer: int | None = None
+) -> VisitorHistory:
+    """The visitor's recent products, newest first; with `signed_in_customer` (a Shopify customer
+    id the app proxy signed), also those of the customer's other devices. A visitor's own link to
+    a customer never widens the history: the request naming the visitor proves nothing."""
+    visitor_ids: list[int] = []
+    if visitor_key:
+        own = db.session.execute(
+            select(Visitor.id).where(Visitor.shop_id == shop_id, Visitor.visitor_key == visitor_key)
+        ).scalar_one_or_none()
+        visitor_ids += [own] if own is not None else []
+    if signed_in_customer is not None:
+        visitor_ids += db.session.execute(
+            select(Visitor.id)
+            .join(Customer, Customer.id == Visitor.customer_id)
+            .where(
+                Visitor.shop_id == shop_id,
+                Customer.shop_id == shop_id,
+                Customer.shopify_id == signed_in_customer,
+            )
+        ).scalars()
+    if not visitor_ids:
         return VisitorHistory()
-    visitor = db.session.execute(
-        select(Visitor.id, Visitor.customer_id).where(
-            Visitor.shop_id == shop_id, Visitor.visitor_key == visitor_key
-        )
-    ).first()
-    if visitor is None:
-        return VisitorHistory()
-    visitor_ids = [visitor.id]
-    if visitor.customer_id is not None:
-        visitor_ids = list(
-            db.session.execute(
-                select(Visitor.id).where(
-                    Visitor.shop_id == shop_id, Visitor.customer_id == visitor.customer_id
-                )
-            ).scalars()
-        )
     rows = db.session.execute(
         select(Event.type, Event.product_id, Event.props)
         .where(
@@ -123,7 +127,11 @@ def _cache_key(catalog: ShopCatalog, model_version: int, placement: Placement, r
 
 
 def products_for(
-    catalog: ShopCatalog, placement: Placement, visitor_key: str | None, rules: MerchantRules
+    catalog: ShopCatalog,
+    placement: Placement,
+    visitor_key: str | None,
+    rules: MerchantRules,
+    signed_in_customer: int | None = None,
 ) -> list[int]:
     """The products of a placement (cached when the answer is the same for every visitor)."""
     model = current_model(catalog.shop_id)
@@ -135,15 +143,22 @@ def products_for(
         if cached is not None:
             return [int(p) for p in json.loads(cached)]
     visitor_specific = placement.widget in VISITOR_SPECIFIC
-    history = visitor_history(catalog.shop_id, visitor_key) if visitor_specific else VisitorHistory()
+    history = (
+        visitor_history(catalog.shop_id, visitor_key, signed_in_customer)
+        if visitor_specific
+        else VisitorHistory()
+    )
     chosen = choose(placement, catalog, model.recommender, history, rules)
     if client is not None:
         client.set(key, json.dumps(chosen), ex=ttl)
     return chosen
 
 
-def recommend(shop_id: int, placement: Placement, visitor_key: str | None) -> dict[str, Any]:
-    """The widget's answer: its products as cards, and the visitor's arm of the experiment."""
+def recommend(
+    shop_id: int, placement: Placement, visitor_key: str | None, *, signed_in_customer: int | None = None
+) -> dict[str, Any]:
+    """The widget's answer: its products as cards, and the visitor's arm of the experiment
+    (`signed_in_customer`: the customer the app proxy signed, whose other devices count too)."""
     catalog = current_catalog(shop_id)
     settings = RecommendationSettings.from_stored(catalog.shop_settings)
     arm = "treatment"
@@ -155,7 +170,7 @@ def recommend(shop_id: int, placement: Placement, visitor_key: str | None) -> di
         plain = Placement("crowd_favorites", placement.limit, product_id=placement.product_id)
         chosen = products_for(catalog, plain, None, settings.rules)
     else:
-        chosen = products_for(catalog, placement, visitor_key, settings.rules)
+        chosen = products_for(catalog, placement, visitor_key, settings.rules, signed_in_customer)
     return {
         "widget": placement.widget,
         "arm": arm,

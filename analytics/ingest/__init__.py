@@ -31,7 +31,16 @@ EVENT_SCHEMA = {
             "pattern": "^[!-~]{1,64}$",
             "description": "1 to 64 printable ASCII characters, no spaces (the tracker sends v-<uuid>)",
         },
-        "customer_id": SHOPIFY_ID,
+        "customer_id": {
+            **SHOPIFY_ID,
+            "description": "a claim: it links the visitor to the customer only with a valid identity_token",
+        },
+        "identity_token": {
+            "type": "string",
+            "maxLength": 128,
+            "nullable": True,
+            "description": "from GET /apps/clickstream/identity (the app proxy), sent with `identify`",
+        },
         "url": {"type": "string", "maxLength": 2048, "nullable": True},
         "referrer": {"type": "string", "maxLength": 2048, "nullable": True},
         "product_id": SHOPIFY_ID,

@@ -46,6 +46,7 @@ AMOUNT_PATTERN = re.compile(r"[0-9]{1,10}(\.[0-9]{1,20})?")
 # its cookie, or Shopify's clientId, a UUID) send. Keys that differ only by case, accents or
 # trailing spaces could otherwise be taken for one visitor by a case-insensitive collation.
 VISITOR_PATTERN = re.compile(r"[!-~]{1,64}")
+MAX_IDENTITY_TOKEN = 128  # analytics.identity_tokens: `<customer>.<expiry>.<signature>`
 UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_:.-]{0,63}$")
 STANDARD_TYPES = frozenset(
@@ -295,6 +296,9 @@ def normalize_event(
     customer = get("customer_id")
     if customer is not None:
         event["customer_id"] = shopify_id(customer, where, "customer_id")
+    token = get("identity_token")
+    if token is not None and token != "":
+        event["identity_token"] = _present_text(token, where, "identity_token", MAX_IDENTITY_TOKEN)
     url = get("url")
     if url is not None and url != "":
         event["url"] = url = _present_text(url, where, "url", MAX_URL)

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response, current_app, request
 
+from analytics.identity_tokens import settle_claims
 from analytics.ingest import limits
 from analytics.ingest.validation import parse_batch
 from analytics.useragents import device_class, is_bot
@@ -68,6 +69,7 @@ def collect(body: Any) -> tuple[Response, int]:
     domain, events = parse_batch(body, received_ms=received_ms)
     shop = limits.active_shop(domain)
     limits.check_origin(shop)
+    settle_claims(shop.domain, events)
     agent = request.headers.get("User-Agent")
     bot, device = _agent(agent)
     if bot:

@@ -6,7 +6,8 @@ writers take row locks in the same order):
 1. drop duplicates within the batch and, on a retry, events already stored (idempotency on
    (shop_id, event_id)); prepare each event's row (no locks held yet),
 2. lock the batch's visitors (creating the new ones),
-3. stitch identity (an event with a customer id links its visitor to that customer),
+3. stitch identity (an event whose customer the collector verified, `signed_customer_id`,
+   links its visitor to that customer; a customer id a browser only claims never does),
 4. read the visitors' recent sessions and place events into sessions,
 5. work out what the batch changes in the session and visitor rollups from the state kept on
    the session and visitor rows (`analytics.writer.rollups`; no stored events read back),
@@ -341,13 +342,14 @@ def _visitor_rows(
 def _stitch_identity(
     shop_id: int, events: list[dict[str, Any]], visitors: dict[str, tuple[int, int | None]]
 ) -> dict[str, int | None]:
-    """visitor key -> customer row id, after linking visitors whose events name a customer."""
+    """visitor key -> customer row id, after linking visitors whose events carry a customer the
+    collector verified (`analytics.identity_tokens`); a claimed customer id links nothing."""
     customers = {key: customer for key, (_, customer) in visitors.items()}
-    claimed: dict[str, int] = {}
+    signed: dict[str, int] = {}
     for event in events:
-        if event.get("customer_id") is not None:
-            claimed[event["visitor_id"]] = int(event["customer_id"])
-    for key, shopify_customer_id in claimed.items():
+        if event.get("signed_customer_id") is not None:
+            signed[event["visitor_id"]] = int(event["signed_customer_id"])
+    for key, shopify_customer_id in signed.items():
         customer = identity.get_or_create_customer(shop_id, shopify_customer_id)
         if customers.get(key) == customer.id:
             continue
@@ -355,7 +357,7 @@ def _stitch_identity(
         if visitor is not None:
             identity.link_visitor_to_customer(visitor, customer, source="login")
             customers[key] = customer.id
-    if claimed:
+    if signed:
         db.session.flush()
     return customers
 

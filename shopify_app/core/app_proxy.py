@@ -11,8 +11,15 @@ import hashlib
 import hmac
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from flask import request
+
+from shopify_app.core.auth import app_secrets
+from shopify_app.core.errors import Unauthorized
 
 TIMESTAMP_TOLERANCE_SECONDS = 300
+SHOPIFY_ADDS = ("shop", "logged_in_customer_id", "path_prefix", "timestamp", "signature")
 
 
 def app_proxy_message(pairs: Iterable[tuple[str, str]]) -> str:
@@ -54,3 +61,34 @@ def is_signed_app_proxy_query(
 ) -> bool:
     """True when one of `secrets` made the query's `signature` and its `timestamp` is fresh."""
     return app_proxy_signature_matches(pairs, secrets) and timestamp_is_fresh(pairs, now=now)
+
+
+class InvalidProxySignature(Unauthorized):
+    """An app proxy request whose signature does not verify (or is stale)."""
+
+    code = "invalid_proxy_signature"
+
+
+@dataclass(frozen=True)
+class ProxyRequest:
+    """What Shopify vouches for on a signed app proxy request."""
+
+    shop_domain: str
+    logged_in_customer_id: int | None
+
+
+def signed_proxy_request() -> ProxyRequest:
+    """The current request's signed shop and logged-in customer; InvalidProxySignature unless
+    Shopify signed it (current or previous app secret) within the tolerance."""
+    pairs = list(request.args.items(multi=True))
+    if not is_signed_app_proxy_query(pairs, app_secrets()):
+        raise InvalidProxySignature("the app proxy signature does not verify", field="signature")
+    for key in SHOPIFY_ADDS:
+        # A storefront URL may carry its own `logged_in_customer_id=` or `shop=`; Shopify adds
+        # and signs its own beside it, so a repeated key is someone speaking for Shopify.
+        if len(request.args.getlist(key)) > 1:
+            raise InvalidProxySignature(f"{key} appears more than once", field=key)
+    customer = request.args.get("logged_in_customer_id", "")
+    # Shopify sends digits or nothing (a visitor who is not logged in).
+    signed_in = int(customer) if customer.isascii() and customer.isdigit() and len(customer) <= 19 else None
+    return ProxyRequest(request.args.get("shop", ""), signed_in)

@@ -110,7 +110,7 @@ class Settings:
     shopify_app_url: str = "http://127.0.0.1:8000"
     shopify_api_version: str = "2026-10"
     shopify_api_base_url: str = "https://{shop}"
-    shopify_scopes: str = "read_products,read_orders,read_customers,write_customers,write_discounts,write_pixels,read_customer_events"
+    shopify_scopes: str = "read_products,read_orders,read_customers,write_customers,write_discounts,write_pixels,read_customer_events,write_app_proxy"
     secret_key: str = DEFAULT_SECRET_KEY
     token_encryption_key: str | None = None
     session_timeout_minutes: int = 30

@@ -4,18 +4,35 @@ Pages include the real app embed block and recommendation blocks (rendered from
 `extensions/`), so the tracker and widgets run exactly as on a Shopify theme. The cart and the
 signed-in customer live in the Flask session; `?customer=ID` signs a customer in. `?app=off`
 renders a page as the theme alone (no app embed, no app blocks), to measure what the app costs.
+Shopify's app proxy is simulated at `/demo/store/apps/clickstream/`: like Shopify, it adds the
+shop, the signed-in customer (`logged_in_customer_id`), `path_prefix` and `timestamp` to the query,
+signs it with the app secret and forwards it to `/proxy/...` (never in production).
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy import select
 
+from shopify_app.core.app_proxy import SHOPIFY_ADDS, app_proxy_signature
+from shopify_app.core.auth import app_secrets
 from shopify_app.core.extensions import db
 from shopify_app.core.models import Collection, CollectionProduct, Product, Shop
 from shopify_app.demo import DEMO_SHOP_DOMAIN
@@ -24,6 +41,7 @@ from shopify_app.platform.storefront_settings import NAMESPACE, storefront_value
 
 bp = Blueprint("demo_store", __name__, url_prefix="/demo/store", template_folder="templates")
 PURCHASE_NAMESPACE = uuid.UUID("0f4b3c1e-6a52-4b59-a0f5-4d1d3f6c2b77")
+PROXY_PREFIX = "/apps/clickstream"  # shopify.app.toml's [app_proxy] prefix and subpath
 
 
 def demo_shop() -> Shop:
@@ -90,7 +108,13 @@ def _page(
     embed = render_block(
         "app-embed",
         shop={"permanent_domain": shop.domain},
-        block={"settings": {**settings_of("app-embed"), "app_url": request.host_url.rstrip("/")}},
+        block={
+            "settings": {
+                **settings_of("app-embed"),
+                "app_url": request.host_url.rstrip("/"),
+                "proxy_path": url_for("demo_store.home") + PROXY_PREFIX.lstrip("/"),
+            }
+        },
         request={"page_type": page_type},
         product={"id": product.shopify_id} if product else None,
         collection={"id": collection.shopify_id} if collection else None,
@@ -323,6 +347,32 @@ def thanks() -> Any:
     if not order:
         return redirect(url_for("demo_store.home"))
     return _page("demo_store/thanks.html", "thank_you", title="Thank you", order=order)
+
+
+@bp.get("/apps/clickstream/<path:rest>")
+def app_proxy(rest: str) -> Response:
+    """Shopify's app proxy, simulated for the demo shop: the request, signed, forwarded to /proxy/."""
+    if current_app.config["PROFILE"] == "production":
+        abort(404)  # it signs for whoever `?customer=` names: a demo, never a production app
+    shop = demo_shop()
+    customer = _customer_id()
+    # What Shopify vouches for comes from Shopify alone (the app refuses a repeated one).
+    pairs = [(key, value) for key, value in request.args.items(multi=True) if key not in SHOPIFY_ADDS]
+    pairs += [
+        ("shop", shop.domain),
+        ("logged_in_customer_id", str(customer or "")),
+        ("path_prefix", PROXY_PREFIX),
+        ("timestamp", str(int(time.time()))),
+    ]
+    pairs.append(("signature", app_proxy_signature(app_secrets()[0], pairs)))
+    forwarded = current_app.test_client().get(
+        f"/proxy/{rest}",
+        query_string=pairs,
+        headers={"User-Agent": request.headers.get("User-Agent", "")},
+    )
+    answer = Response(forwarded.get_data(), status=forwarded.status_code, content_type=forwarded.content_type)
+    answer.headers["Cache-Control"] = forwarded.headers.get("Cache-Control", "no-store")
+    return answer
 
 
 @bp.get("/images/<int:product_id>.svg")

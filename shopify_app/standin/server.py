@@ -35,7 +35,7 @@ class ShopifyStandin:
         api_key: str,
         api_secret: str,
         *,
-        scopes: str = "read_products,read_orders,read_customers,write_customers,write_discounts,write_pixels,read_customer_events",
+        scopes: str = "read_products,read_orders,read_customers,write_customers,write_discounts,write_pixels,read_customer_events,write_app_proxy",
         access_token_lifetime: int = 3600,
     ) -> None:
         self.api_key = api_key

@@ -8,6 +8,7 @@
  * - delivery: fetch keepalive (text/plain, no preflight); sendBeacon on pagehide; a localStorage
  *   outbox shared by tabs, retried with backoff; a batch leaves the outbox only once acknowledged
  * - consent: Shopify's Customer Privacy API; nothing stored or sent before consent where required
+ * - identity: a logged-in customer only through the app proxy's signed identity handshake
  */
 (function () {
   "use strict";
@@ -68,7 +69,7 @@
   function track(type, props, extra) {
     var e = Object.assign({
       id: uuid(), type: type, ts: Date.now(), visitor_id: visitorId(),
-      customer_id: cfg.customerId || null, url: location.href, referrer: d.referrer || null,
+      url: location.href, referrer: d.referrer || null,
       props: Object.assign({ page_type: cfg.pageType || null }, props || {})
     }, extra || {});
     queue.push(e);
@@ -185,6 +186,23 @@
     }).catch(function () {});
   }
 
+  // Who the shopper is comes only from Shopify: through the app proxy, which signs the logged-in
+  // customer, the app hands out a short-lived token for this visitor; the identify event carries
+  // it, and the collector links the visitor to the customer only when it verifies. Once per tab.
+  function identify() {
+    var who = cfg.customerId, mark = who + ":" + visitorId();
+    if (!who || !allowed()) return;
+    try { if (sessionStorage.getItem("cs_id") === mark) return; } catch (e) { return; }
+    /** @param {any} a */
+    var send = function (a) {
+      try { sessionStorage.setItem("cs_id", mark); } catch (e) { /* asked again on the next page */ }
+      track("identify", {}, { customer_id: who, identity_token: (a && a.token) || null });
+    };
+    if (!cfg.proxyPath) return send(null);
+    ofetch(cfg.proxyPath.replace(/\/$/, "") + "/identity?visitor_id=" + encodeURIComponent(visitorId()), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; }).then(send, function () {});
+  }
+
   /** @param {string} file */
   function load(file) { var s = d.createElement("script"); s.src = (cfg.assetsUrl || base + "/storefront/") + file; s.defer = true; d.head.appendChild(s); }
 
@@ -196,8 +214,8 @@
   /** @param {() => void} then */
   function idle(then) { if (w.requestIdleCallback) w.requestIdleCallback(then, { timeout: 2000 }); else w.setTimeout(then, 1); }
   idle(function () {
-    if (cfg.customerId) track("identify", { customer_id: cfg.customerId });
     pageEvents();
+    identify();
     idle(function () { if (outbox().length) flush(); tagCart(); });
   });
   var later = function () {

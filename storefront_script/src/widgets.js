@@ -52,7 +52,9 @@
   /** @param {HTMLElement} mount */
   function url(mount) {
     var name = mount.getAttribute("data-clickstream-widget") || "";
-    var q = new URLSearchParams({ shop: mount.getAttribute("data-shop") || cfg.shop, visitor_id: cs.visitorId() });
+    var q = new URLSearchParams({ visitor_id: cs.visitorId() });
+    // Through the app proxy Shopify adds (and signs) the shop itself.
+    if (!cfg.proxyPath) q.set("shop", mount.getAttribute("data-shop") || cfg.shop);
     ["product-id", "collection-id", "limit"].forEach(function (k) {
       var v = mount.getAttribute("data-" + k);
       if (v) q.set(k.replace("-", "_"), v);

@@ -39,6 +39,9 @@ def test_app_config_scopes_cover_the_app_and_the_pixel(app: Flask) -> None:
     scopes = set(config["access_scopes"]["scopes"].split(","))
     assert set(app.config["SHOPIFY_SCOPES"].split(",")) <= scopes
     assert {"write_pixels", "read_customer_events"} <= scopes
+    # Shopify: "Configuring an app proxy requires the write_app_proxy access scope."
+    assert "write_app_proxy" in scopes
+    assert "write_app_proxy" in app.config["SHOPIFY_SCOPES"].split(",")
     assert config["app_proxy"]["url"].endswith("/proxy")
     assert config["embedded"] is True
 
