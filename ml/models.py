@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from analytics.models import REFERENCES
 from shopify_app.core.extensions import db
 from shopify_app.core.types import BigId, JsonDict, Timestamp, utcnow
 
@@ -48,6 +49,7 @@ class DiscountCode(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     ends_at: Mapped[datetime] = mapped_column(Timestamp)
     # No foreign key to `sessions`: a code handed out stays handed out (never given to a second
-    # session) even after its session is erased or expires; `shop/redact` empties the table.
-    session_id: Mapped[int | None] = mapped_column(BigInteger)
+    # session) when its session expires. A customer's erasure deletes the row of each of their
+    # sessions (`REFERENCES`), so the code is gone from the pool too; `shop/redact` empties the table.
+    session_id: Mapped[int | None] = mapped_column(BigInteger, info={REFERENCES: "sessions"})
     handed_out_at: Mapped[datetime | None] = mapped_column(Timestamp)
