@@ -465,7 +465,7 @@ class DeadLetter(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     shop_id: Mapped[int | None] = mapped_column(Integer, index=True)
     shop_domain: Mapped[str | None] = mapped_column(String(255))
-    stream_id: Mapped[str | None] = mapped_column(String(64))
+    stream_id: Mapped[str | None] = mapped_column(String(64), index=True)
     payload: Mapped[str] = mapped_column(LongText)
     error: Mapped[str] = mapped_column(Text)
     error_code: Mapped[str | None] = mapped_column(String(32))

@@ -1,7 +1,8 @@
 """Dead letters that can always be written and found by shop; visitor keys compared byte for byte
 
 `dead_letters` gets `shop_id` (indexed, no foreign key: a dead letter must be writable for any
-stream entry, and deleting a shop empties every table with a `shop_id`) and `error_code`, and its
+stream entry, and deleting a shop empties every table with a `shop_id`; filled in for stored
+letters whose shop domain is still installed), `error_code`, an index on `stream_id`, and its
 payload becomes MEDIUMTEXT on MariaDB: a failing 60-event batch over 64 KB did not fit TEXT
 (error 1406), so its dead letter could not be written and the writer stalled on it. The writer
 also truncates payloads (`analytics.dead_letters`).
@@ -40,6 +41,13 @@ def upgrade():
         batch_op.add_column(sa.Column("shop_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("error_code", sa.String(length=32), nullable=True))
         batch_op.create_index(batch_op.f("ix_dead_letters_shop_id"), ["shop_id"], unique=False)
+        # the writer looks for an entry's dead letter before writing one (a re-read after a crash)
+        batch_op.create_index(batch_op.f("ix_dead_letters_stream_id"), ["stream_id"], unique=False)
+    # Letters written before: their shop by domain, where the shop is still installed.
+    op.execute(
+        "UPDATE dead_letters SET shop_id = (SELECT shops.id FROM shops WHERE shops.domain = dead_letters.shop_domain)"
+        " WHERE shop_id IS NULL"
+    )
     if _mysql():
         op.alter_column(
             "dead_letters", "payload", existing_type=sa.Text(), type_=mysql.MEDIUMTEXT(), existing_nullable=False
@@ -58,6 +66,7 @@ def downgrade():
             "dead_letters", "payload", existing_type=mysql.MEDIUMTEXT(), type_=sa.Text(), existing_nullable=False
         )
     with op.batch_alter_table("dead_letters", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_dead_letters_stream_id"))
         batch_op.drop_index(batch_op.f("ix_dead_letters_shop_id"))
         batch_op.drop_column("error_code")
         batch_op.drop_column("shop_id")
