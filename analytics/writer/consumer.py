@@ -161,7 +161,7 @@ def store_in_process(batch: dict[str, Any]) -> StoreResult:
         raise BadRequest(f"{found.field} is {found.message}", field=found.field)
     try:
         return store_batches([batch])
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - classified: a 503, or a dead letter
         failure = describe(exc)
         if database_unavailable(exc):
             log.warning("database unavailable storing a batch in process: %s", failure.text)
@@ -251,7 +251,7 @@ def _loop(
                 stream.trim_stored(client, owned)
             elif stop_after_idle is not None and time.monotonic() - idle_since > stop_after_idle:
                 return
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - logged without values; the writer outlives it
             # Cleaning up after a database that went away can fail too; the writer must outlive it.
             with contextlib.suppress(Exception):
                 db.session.rollback()

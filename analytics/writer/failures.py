@@ -117,7 +117,7 @@ def server_reachable() -> bool:
         with db.engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
         return True
-    except Exception:
+    except Exception:  # noqa: BLE001 - whatever stops a new connection, the server is away
         return False
 
 
