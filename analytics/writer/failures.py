@@ -107,12 +107,18 @@ def _maybe_unavailable(exc: BaseException) -> bool:
     return database_code(exc) in AMBIGUOUS_CODES
 
 
-def server_reachable() -> bool:
-    """Whether a new connection reaches the database and answers (after a failed one is dropped)."""
+def reset_session() -> None:
+    """End the failed transaction and give its connection back, whatever state it is in (a server
+    that dropped an oversized statement closed it: the pool's ping replaces it at the next use)."""
     with contextlib.suppress(Exception):
         db.session.rollback()
     with contextlib.suppress(Exception):
         db.session.remove()
+
+
+def server_reachable() -> bool:
+    """Whether a new connection reaches the database and answers (after a failed one is dropped)."""
+    reset_session()
     try:
         with db.engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
@@ -123,7 +129,8 @@ def server_reachable() -> bool:
 
 def database_unavailable(exc: BaseException) -> bool:
     """True when `exc` says the database cannot be used now (wait and retry the same entries);
-    False when the entries being stored are to blame."""
+    False when the entries being stored are to blame. Ends the failed transaction either way."""
+    reset_session()
     if _definitely_unavailable(exc):
         return True
     if _maybe_unavailable(exc):
