@@ -212,6 +212,12 @@ def _check_lookalikes_and_sessions(shop: ShopRef) -> None:
         assert len(orjson.loads(page_days or "{}")) <= MAX_PAGE_DAYS_URLS
 
 
+def _fill_the_day(shop: ShopRef) -> None:
+    """The shop's revenue today one short of what its column holds: any purchase overflows it."""
+    db.session.add(DailyShopMetric(shop_id=shop.id, day=datetime.now(UTC).date(), revenue=MAX_REVENUE - 1))
+    db.session.commit()
+
+
 class ShopRef(NamedTuple):
     """A shop's id and domain (its row is read by other sessions and processes)."""
 
@@ -253,10 +259,7 @@ def test_hostile_batches_through_the_live_pipeline_cost_a_400_or_one_dead_letter
         INGEST_PER_IP_PER_MINUTE="100000", INGEST_PER_SHOP_PER_MINUTE="100000",
     )  # fmt: skip
     if test_database.backend == "mysql":  # a purchase only the database can refuse: the day is full
-        db.session.add(
-            DailyShopMetric(shop_id=shop.id, day=datetime.now(UTC).date(), revenue=MAX_REVENUE - 1)
-        )
-        db.session.commit()
+        _fill_the_day(shop)
     session = requests.Session()
 
     def post(body: bytes) -> int:
@@ -309,7 +312,7 @@ def test_hostile_batches_through_the_live_pipeline_cost_a_400_or_one_dead_letter
 
 
 def test_hostile_batches_stored_in_process_are_a_400_or_a_dead_letter_never_a_500(
-    shops: tuple[ShopRef, ShopRef], client: Any
+    shops: tuple[ShopRef, ShopRef], client: Any, test_database: TestDatabase
 ) -> None:
     shop, other = shops
 
@@ -320,6 +323,10 @@ def test_hostile_batches_stored_in_process_are_a_400_or_a_dead_letter_never_a_50
         )
 
     traffic = Traffic(post)
+    if test_database.backend == "mysql":  # a purchase only the database can refuse: the day is full
+        _fill_the_day(shop)
+        purchase = [_event(f"{SECRET}-full-day", "purchase", props={"value": 5})]
+        traffic.hostile("a purchase past the day's maximum revenue", shop, purchase)
     _send_everything(traffic, shop, other, older_collector=None)
     _check_outcome(traffic)
     _check_lookalikes_and_sessions(shop)
@@ -343,8 +350,7 @@ def test_one_entry_only_the_database_refuses_takes_part_in_three_store_attempts(
     if test_database.backend != "mysql":
         pytest.skip("SQLite stores any amount: nothing for the database alone to refuse")
     shop, other = shops
-    db.session.add(DailyShopMetric(shop_id=shop.id, day=datetime.now(UTC).date(), revenue=MAX_REVENUE - 1))
-    db.session.commit()
+    _fill_the_day(shop)
     count = 100
     good: list[str] = []
     for number in range(count):
