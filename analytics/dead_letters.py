@@ -78,8 +78,8 @@ def write(letters: Sequence[Letter]) -> None:
     entry re-read after a crash between the dead letter and its acknowledgement).
 
     Should the rows be refused for any reason but the database being away, they are written again
-    without payloads, so the entries can still be acknowledged."""
-    db.session.rollback()
+    without payloads, so the entries can still be acknowledged. The session must hold no failed
+    transaction (`analytics.writer.failures.database_unavailable` ends it)."""
     stream_ids = [letter.stream_id for letter in letters if letter.stream_id]
     known: set[str] = set()
     for chunk in chunks(stream_ids):
