@@ -38,6 +38,7 @@ import time
 import uuid
 from pathlib import Path
 
+import orjson
 import pymysql
 import redis
 
@@ -285,11 +286,12 @@ def _backlog() -> int:
 
 
 def _set_aside_events() -> int:
-    """Events in dead letters (their payloads are whole here: no bench batch is cut)."""
+    """Events in dead letters (their payloads are whole here: no bench batch is cut; read in
+    Python, as MariaDB's JSON functions refuse the props nested 32 deep)."""
     connection = pymysql.connect(host="127.0.0.1", user="root", database=DB_NAME)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT COALESCE(SUM(JSON_LENGTH(payload, '$.events')), 0) FROM dead_letters")
-        count = int(cursor.fetchone()[0])
+        cursor.execute("SELECT payload FROM dead_letters")
+        count = sum(len(orjson.loads(payload)["events"]) for (payload,) in cursor.fetchall())
     connection.close()
     return count
 
