@@ -81,7 +81,7 @@ def write(letters: Sequence[Letter]) -> None:
     without payloads, so the entries can still be acknowledged. The session must hold no failed
     transaction (`analytics.writer.failures.database_unavailable` ends it)."""
     stream_ids = [letter.stream_id for letter in letters if letter.stream_id]
-    known: set[str] = set()
+    known: set[str | None] = set()
     for chunk in chunks(stream_ids):
         known.update(
             db.session.execute(select(DeadLetter.stream_id).where(DeadLetter.stream_id.in_(chunk))).scalars()
