@@ -159,8 +159,10 @@ def store_batches(batches: Iterable[dict[str, Any]], *, attempts: int = 5) -> St
 
 
 def _rollback() -> None:
-    db.session.rollback()
-    forget_uncommitted()
+    try:
+        db.session.rollback()  # fails when the server dropped the connection
+    finally:
+        forget_uncommitted()
 
 
 def _begin() -> None:
