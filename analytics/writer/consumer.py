@@ -19,8 +19,10 @@ being away (unreachable, connection lost, read-only) leaves the entries pending 
 waits and retries; any other failure is narrowed down to the failing entry, which goes to dead
 letters and is acknowledged. Narrowing is bounded: the read is stored again in about sqrt(N)
 groups of sqrt(N) entries, and the entries of a failing group one by one, so a bad entry takes
-part in at most three store attempts and a read of N entries with one bad entry costs about 2N
-entry-stores plus sqrt(N) (`NARROWING`; measured in `tests/pipeline/test_hostile_input.py`).
+part in three store attempts and a read of N entries with one bad entry stores about 2N + sqrt(N)
+entries in all: 21 attempts and 210 entries for N = 100, where halving the read took 15 attempts
+(8 of them with the bad entry) and about 3N entries, and each deadlock retry up to 5 times that
+(`Narrowing` counts both; `tests/pipeline/test_hostile_input.py` holds them to it).
 """
 
 from __future__ import annotations
