@@ -393,3 +393,31 @@ def test_a_statement_too_big_for_the_server_is_the_entrys_fault_and_an_unreachab
         nowhere.connect()
     assert failures.database_unavailable(unreachable.value)
     assert failures.describe(unreachable.value).code == "2003"
+
+
+def test_the_writers_limits_are_the_databases_what_fits_is_stored_exactly_and_one_more_is_refused(
+    shops: tuple[ShopRef, ShopRef],
+) -> None:
+    from shopify_app.core.errors import BadRequest
+
+    shop, _ = shops
+    fits = [
+        _event("v-edge", "product_view", product_id=2**63 - 1, props=_nested(31)),
+        _event(
+            "v-edge", "purchase", props={"value": "9999999999.99", "items": [{"product_id": 1, "price": 1}]}
+        ),
+    ]
+    assert consumer.store_in_process(_older_collector(shop, fits)).accepted == 2
+    stored = db.session.execute(
+        select(Event.product_id, Event.props).where(Event.event_id == fits[0]["id"])
+    ).one()
+    assert stored.product_id == 2**63 - 1, "not clamped"
+    assert stored.props == _nested(31)
+    for one_more in (
+        _event("v-edge", "product_view", product_id=2**63),
+        _event("v-edge", "product_view", props=_nested(32)),
+        _event("v-edge", "purchase", props={"value": "1e10"}),
+        _event("v-edge", "purchase", props={"value": "Infinity"}),
+    ):
+        with pytest.raises(BadRequest):
+            consumer.store_in_process(_older_collector(shop, [one_more]))
