@@ -28,7 +28,6 @@ On MariaDB the transaction runs in READ COMMITTED and the statements are driver-
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 from collections import defaultdict
@@ -104,10 +103,12 @@ ZERO = Decimal("0")
 EPOCH = datetime(1970, 1, 1)
 HOUR_MS, DAY_MS = 3_600_000, 86_400_000
 EPOCH_ORDINAL = EPOCH.toordinal()
-# Distinct URLs a session row keeps for the page rollup: at most 200 x 2,048 characters x 4 bytes
-# (1.6 MB) of `page_days`, well under MariaDB's 16 MB packet. 26 batches of 30 distinct
-# 2,000-emoji URLs grew one row past it before (error 2006) and stalled the writer.
+# Distinct URLs a session row keeps for the page rollup (`_page_days_text`): 26 batches of 30
+# distinct 2,000-emoji URLs grew one row past MariaDB's 16 MB packet before (error 2006) and
+# stalled the writer. 200 URLs of a usual length; 16,384 characters (64 KB at most) of long
+# ones: the row is read and rewritten by every batch of the session.
 MAX_PAGE_DAYS_URLS = 200
+MAX_PAGE_DAYS_CHARS = 16_384
 
 
 class ConcurrentWrite(Exception):
@@ -509,18 +510,22 @@ def _read_page_days(stored: str | None) -> dict[str, tuple[date, date]]:
 
 
 def _page_days_text(page_days: dict[str, tuple[date, date]]) -> str | None:
-    """The state kept on the row: the first `MAX_PAGE_DAYS_URLS` distinct URLs (those stored
-    before, then the batch's in order), so a session row never outgrows a packet. A URL past
-    the cap counts its views in full; each later batch viewing it counts the session once more
-    for that page (a session of hundreds of distinct URLs is a crawler's or an attacker's)."""
+    """The state kept on the row: the first distinct URLs (those stored before, then the batch's
+    in order), at most `MAX_PAGE_DAYS_URLS` of them and `MAX_PAGE_DAYS_CHARS` characters of URL,
+    so a session row stays small however long or many its URLs. A URL past the cap counts its
+    views in full; each later batch viewing it counts the session once more for that page (a
+    session of hundreds of distinct URLs is a crawler's or an attacker's)."""
     if not page_days:
         return None
-    kept = itertools.islice(page_days.items(), MAX_PAGE_DAYS_URLS)
-    return json.dumps(
-        {url: [last.isoformat(), since.isoformat()] for url, (last, since) in kept},
-        separators=(",", ":"),
-        ensure_ascii=False,  # an emoji is 4 bytes of UTF-8, not 12 of escapes
-    )
+    kept: dict[str, list[str]] = {}
+    chars = 0
+    for url, (last, since) in page_days.items():
+        chars += len(url)
+        if len(kept) == MAX_PAGE_DAYS_URLS or chars > MAX_PAGE_DAYS_CHARS:
+            break
+        kept[url] = [last.isoformat(), since.isoformat()]
+    # ensure_ascii=False: an emoji is 4 bytes of UTF-8, not 12 of escapes
+    return json.dumps(kept, separators=(",", ":"), ensure_ascii=False)
 
 
 def _write_sessions(shop_id: int, sessions: list[SessionState]) -> None:
