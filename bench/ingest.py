@@ -196,7 +196,8 @@ def _hostile_events(kind: int, number: int, now: int) -> list[dict[str, object]]
         return {"id": str(uuid.uuid4()), "type": "page_view", "ts": now + number, "client_ts": now + number,
                 "visitor_id": f"hostile-{number}", **fields}  # fmt: skip
 
-    choice = kind % len(HOSTILE_KINDS)
+    chosen = HOSTILE_CHOICE or range(len(HOSTILE_KINDS))
+    choice = chosen[kind % len(chosen)]
     if choice == 0:
         return [event(type="product_view", product_id=11, props=_nested(32))]
     if choice == 1:
@@ -216,6 +217,7 @@ def _hostile_events(kind: int, number: int, now: int) -> list[dict[str, object]]
     return [event(visitor_id=f"V-{number % 2000}", url=f"https://{SHOP}/products/p")]
 
 
+HOSTILE_CHOICE: list[int] = []  # `--hostile-kinds 0,1,...`: only these of HOSTILE_KINDS (all when empty)
 HOSTILE_KINDS = ("props 32 deep", "value NaN", "price NaN", "60 events over 64 KB", "product id 2^63",
                  "30 emoji URLs", "visitor key in other case")  # fmt: skip
 
@@ -452,6 +454,8 @@ def _run(argv: list[str]) -> None:
         # Events per tracker batch (one visitor's): 10 by default; a shopper browsing flushes 1-3.
         batch = int(argv[argv.index("--batch-events") + 1]) if "--batch-events" in argv else 10
         hostile = float(argv[argv.index("--hostile") + 1]) if "--hostile" in argv else 0.0
+        if "--hostile-kinds" in argv:
+            HOSTILE_CHOICE[:] = [int(k) for k in argv[argv.index("--hostile-kinds") + 1].split(",")]
         if "--compare-hostile" in argv:
             rounds = int(argv[argv.index("--rounds") + 1]) if "--rounds" in argv else 1
             _compare_hostile(seconds, processes, rounds)
