@@ -30,6 +30,12 @@ from shopify_app.core.extensions import db
 from shopify_app.core.types import BigId, JsonDict, Money, Timestamp, utcnow
 
 LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+# A visitor key is the tracker's opaque id, compared byte for byte: under a case- and
+# accent-insensitive collation `v-Case` and `v-case` (or `v-1` and `v-1 `) were one visitor to the
+# unique key and two to the writer (migration 0013). `nopad_bin`: trailing spaces count too.
+VisitorKey = String(64).with_variant(
+    mysql.VARCHAR(64, charset="utf8mb4", collation="utf8mb4_nopad_bin"), "mysql", "mariadb"
+)
 REFERENCES = "references"  # Column.info key: the table a column without a foreign key points into
 # Column.info key: text as a shopper's browser sent it (URLs, campaigns), which can carry personal
 # data (an `?email=` in a link); a customer's erasure removes rows (or clears the column when it
@@ -46,7 +52,7 @@ class Visitor(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
-    visitor_key: Mapped[str] = mapped_column(String(64))
+    visitor_key: Mapped[str] = mapped_column(VisitorKey)
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
@@ -460,13 +466,21 @@ class ExperimentAssignment(db.Model):  # type: ignore[name-defined]
 
 
 class DeadLetter(db.Model):  # type: ignore[name-defined]
-    """An ingest batch the writer could not store, kept for inspection and replay."""
+    """An ingest batch the writer could not store, kept for inspection and replay
+    (`analytics.dead_letters`).
+
+    `shop_id` has no foreign key: a dead letter must be writable for any entry, even one naming a
+    shop deleted since; deleting a shop empties every table with a `shop_id` (`analytics.privacy`).
+    `error` is the exception's class, the database's error code and a message without values;
+    `error_code` the database's code, or the name of the writer's check the batch failed."""
 
     __tablename__ = "dead_letters"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    shop_id: Mapped[int | None] = mapped_column(Integer, index=True)
     shop_domain: Mapped[str | None] = mapped_column(String(255))
-    stream_id: Mapped[str | None] = mapped_column(String(64))
-    payload: Mapped[str] = mapped_column(Text)
+    stream_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    payload: Mapped[str] = mapped_column(LongText)
     error: Mapped[str] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

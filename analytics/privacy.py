@@ -13,8 +13,9 @@ holds every `customer_id`, `visitor_id` and `session_id` column to that). Erasin
   campaigns) carries the customer's email; other aggregates keep their counts;
 - then the visitor rows and the customer.
 
-Deleting a shop empties every table with a `shop_id` column, then the shop. Dead letters are the
-writer's; `forget_dead_letters_of` is where they are erased too.
+Deleting a shop empties every table with a `shop_id` column (dead letters included), then the
+shop. A customer's erasure also deletes the dead letters whose payload names one of the
+customer's visitors or the customer (`analytics.dead_letters.forget_dead_letters`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from urllib.parse import quote, quote_plus
 
 from sqlalchemy import Column, String, Table, Text, cast, delete, inspect, or_, select, tuple_, update
 
+from analytics.dead_letters import forget_dead_letters
 from analytics.models import (
     REFERENCES,
     SHOPPER_TEXT,
@@ -260,17 +262,6 @@ def _text_of(value: Any) -> str:
     return (value if isinstance(value, str) else json.dumps(value, default=str)).lower()
 
 
-def forget_dead_letters_of(shop_id: int, *, visitor_keys: Iterable[str], customer_ids: Iterable[int]) -> None:
-    """Erase the writer's dead letters that hold these visitors or customers (Shopify ids).
-
-    The one place a customer's erasure reaches dead letters: the `dead_letters` table belongs to
-    the writer (`analytics.dead_letters.forget_dead_letters`), which is called here."""
-    # Wired at merge: forget_dead_letters(shop_id, visitor_keys=list(visitor_keys),
-    # customer_ids=list(customer_ids)). A shop's deletion needs nothing more once the table has
-    # its `shop_id` column: `delete_shop_data` empties every table that has one.
-    del shop_id, visitor_keys, customer_ids
-
-
 def erase_customer(
     shop_id: int,
     shopify_customer_id: int,
@@ -297,7 +288,7 @@ def erase_customer(
         _erase_customer_rows(shop_id, customer.id, erasure)
     for email in sorted(known):
         _erase_shopper_text(shop_id, email, erasure)
-    forget_dead_letters_of(shop_id, visitor_keys=erasure.visitor_keys, customer_ids=[shopify_customer_id])
+    forget_dead_letters(shop_id, visitor_keys=erasure.visitor_keys, customer_ids=[shopify_customer_id])
     db.session.expire_all()
     db.session.flush()
     return erasure

@@ -13,6 +13,8 @@ def purchase_lines(props: dict[str, Any] | None) -> list[tuple[int, int, Decimal
         try:
             quantity = int(item.get("quantity") or 1)
             price = Decimal(str(item.get("price") or 0))
+            if not price.is_finite():  # "NaN" would turn every total it joins into NaN
+                continue
             lines.append((int(item["product_id"]), quantity, (price * quantity).quantize(Decimal("0.01"))))
         except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError):
             continue

@@ -12,6 +12,10 @@
 
 `--writer-only [--writers N] [--batch-events N]` measures step 2 alone (no wrk needed), with
 batches of N events (10 by default; a shopper's tracker flushes 1-3 at a time while browsing).
+`--hostile PERCENT` mixes that share of hostile batches into the stream (`HOSTILE_KINDS`, the
+inputs of issue 16 as an older collector would have queued them) and reports the good events
+landed per second; `--compare-hostile [--rounds N]` runs the writer step clean and with 1 %
+hostile, alternating, side by side.
 
 MariaDB runs with the settings `deploy/mariadb.cnf` recommends (set for the run, then put back);
 `--server-defaults` leaves the server's own.
@@ -34,6 +38,7 @@ import time
 import uuid
 from pathlib import Path
 
+import orjson
 import pymysql
 import redis
 
@@ -174,7 +179,50 @@ def accept(seconds: int) -> dict[str, dict[str, float]]:
     }
 
 
-def prefill(events: int, batch_events: int = 10) -> None:
+def _nested(levels: int) -> dict[str, object]:
+    value: dict[str, object] = {"x": 1}
+    for _ in range(levels - 1):
+        value = {"x": value}
+    return value
+
+
+def _hostile_events(kind: int, number: int, now: int) -> list[dict[str, object]]:
+    """The events of the `kind`-th hostile batch (in turn): five the writer must set aside
+    (props 32 deep, a purchase value or an item price of "NaN", a 60-event batch over 64 KB that
+    fails, a product id of 2^63) and two it must store (30 distinct 2,000-emoji URLs for one
+    visitor, a visitor key differing from another only in case)."""
+
+    def event(**fields: object) -> dict[str, object]:
+        return {"id": str(uuid.uuid4()), "type": "page_view", "ts": now + number, "client_ts": now + number,
+                "visitor_id": f"hostile-{number}", **fields}  # fmt: skip
+
+    chosen = HOSTILE_CHOICE or range(len(HOSTILE_KINDS))
+    choice = chosen[kind % len(chosen)]
+    if choice == 0:
+        return [event(type="product_view", product_id=11, props=_nested(32))]
+    if choice == 1:
+        return [event(type="purchase", props={"value": "NaN"})]
+    if choice == 2:
+        return [event(type="purchase", props={"value": 10, "items": [{"product_id": 11, "price": "NaN"}]})]
+    if choice == 3:
+        url = f"https://{SHOP}/pages/long?" + "q" * 1500
+        return [*(event(url=url) for _ in range(59)), event(props=_nested(32))]
+    if choice == 4:
+        return [event(type="product_view", product_id=2**63)]
+    if choice == 5:
+        return [
+            event(visitor_id="bench-emoji", url=f"https://{SHOP}/p/{number}/{n}/" + "😀" * 2000)
+            for n in range(30)
+        ]
+    return [event(visitor_id=f"V-{number % 2000}", url=f"https://{SHOP}/products/p")]
+
+
+HOSTILE_CHOICE: list[int] = []  # `--hostile-kinds 0,1,...`: only these of HOSTILE_KINDS (all when empty)
+HOSTILE_KINDS = ("props 32 deep", "value NaN", "price NaN", "60 events over 64 KB", "product id 2^63",
+                 "30 emoji URLs", "visitor key in other case")  # fmt: skip
+
+
+def prefill(events: int, batch_events: int = 10, hostile: float = 0.0) -> None:
     """Queue `events` events (2,000 visitors) straight onto the ingest stream, `batch_events` per
     batch (1, 2, 5 or 10).
 
@@ -193,6 +241,8 @@ def prefill(events: int, batch_events: int = 10) -> None:
     shop_id = _shop_id()
     now = int(time.time() * 1000) - 3_600_000
     pipe = client.pipeline(transaction=False)
+    every = round(100 / hostile) if hostile else 0  # a hostile batch after every `every` good ones
+    batches = 0
     for number in range(events // 10):
         views = [
             {"id": str(uuid.uuid4()), "type": "product_view", "ts": now + number, "client_ts": now + number,
@@ -206,6 +256,10 @@ def prefill(events: int, batch_events: int = 10) -> None:
                 "events": views[first : first + batch_events],
             }  # fmt: skip
             stream.queue(pipe, batch)  # as the collector does: events to their visitors' partitions
+            batches += 1
+            if every and batches % every == 0:
+                events_of = _hostile_events(batches // every, number, now)
+                stream.queue(pipe, {**batch, "events": events_of})
         if number % 1000 == 999:
             pipe.execute()
     pipe.execute()
@@ -233,14 +287,28 @@ def _backlog() -> int:
     return int(redis.Redis.from_url(REDIS_URL).get("cs:ingest:pending") or 0)
 
 
-def writer(seconds: int, events: int, processes: int = 2, batch_events: int = 10) -> dict[str, float]:
+def _set_aside_events() -> int:
+    """Events in dead letters (their payloads are whole here: no bench batch is cut; read in
+    Python, as MariaDB's JSON functions refuse the props nested 32 deep)."""
+    connection = pymysql.connect(host="127.0.0.1", user="root", database=DB_NAME)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT payload FROM dead_letters")
+        count = sum(len(orjson.loads(payload)["events"]) for (payload,) in cursor.fetchall())
+    connection.close()
+    return count
+
+
+def writer(
+    seconds: int, events: int, processes: int = 2, batch_events: int = 10, hostile: float = 0.0
+) -> dict[str, float]:
     """Writer processes draining the pre-filled stream; measured from their first commit.
 
     The window starts when the first events land (process start-up, mostly imports, is not
     the writer's throughput) and lasts `seconds`, or until the stream is drained. Progress is
     read from the backlog counter in Redis (a COUNT(*) every second would load MariaDB); the
     stored count is checked against it at the end."""
-    prefill(events, batch_events)
+    prefill(events, batch_events, hostile)
+    queued = _backlog()  # with hostile batches, more than `events`
     before = _stored()
     # As in production, follow-up work (the recommendation feed) goes to Celery through a broker
     # for the task workers; without one it would run inside the writer, in process.
@@ -251,9 +319,9 @@ def writer(seconds: int, events: int, processes: int = 2, batch_events: int = 10
         for _ in range(processes)
     ]  # fmt: skip
     try:
-        while _backlog() == events:
+        while _backlog() == queued:
             time.sleep(0.1)
-        started, backlog_start = time.monotonic(), _backlog()
+        started, backlog_start, stored_start = time.monotonic(), _backlog(), _stored()
         backlog = backlog_start
         marks = [backlog_start]  # the backlog at the start of each THIRD of the window
         while time.monotonic() - started < seconds and backlog > 0:
@@ -262,19 +330,28 @@ def writer(seconds: int, events: int, processes: int = 2, batch_events: int = 10
             if time.monotonic() - started >= len(marks) * seconds / 3:
                 marks.append(backlog)
         elapsed = time.monotonic() - started
+        stored_stop = _stored()  # before the writers stop (they commit what they hold first)
         marks += [backlog] * (4 - len(marks)) if backlog else []
     finally:
         for process in writers:
             process.terminate()
         for process in writers:
             process.wait(timeout=30)
-    stored = _stored() - before
-    if stored != events - _backlog():
-        raise SystemExit(f"stored {stored} events but the backlog says {events - _backlog()}")
+    stored_end = _stored()
+    stored, set_aside = stored_end - before, _set_aside_events()
+    if stored + set_aside != queued - _backlog():
+        raise SystemExit(
+            f"stored {stored} events and set {set_aside} aside but the backlog says {queued - _backlog()}"
+        )
     return {
         "events": backlog_start - backlog,
         "seconds": elapsed,
         "rate": (backlog_start - backlog) / elapsed,
+        # Events stored in the window, counted in the table: the good ones and the storable
+        # hostile ones, not those set aside (the backlog falls by those too).
+        "stored": stored_stop - stored_start,
+        "stored_rate": (stored_stop - stored_start) / elapsed,
+        "set_aside": set_aside,
         "backlog_start": backlog_start,
         "backlog_left": _backlog(),
         # events/s in each third of the window: a rate that falls as the tables grow shows here
@@ -340,6 +417,28 @@ def main(argv: list[str]) -> None:
         _run(argv)
 
 
+def _compare_hostile(seconds: int, processes: int, rounds: int = 1) -> None:
+    """The writer step clean and with 1 % hostile batches, alternating for `rounds`, each run on a
+    fresh database. Landed: events stored in the window, counted in the table (the backlog also
+    falls by the events set aside)."""
+    rows = []
+    for _ in range(rounds):
+        for hostile in (0.0, 1.0):
+            setup()
+            rows.append((hostile, writer(seconds, PREFILL_PER_SECOND * seconds, processes, hostile=hostile)))
+    clean = statistics.mean(landed["stored_rate"] for hostile, landed in rows if not hostile)
+    print(
+        "| stream | landed events/s | backlog taken, events/s | events in dead letters | against clean (mean) |"
+    )
+    print("|---|---|---|---|---|")
+    for hostile, landed in rows:
+        print(
+            f"| {hostile:g} % hostile batches | {landed['stored_rate']:,.0f} ({landed['stored']:,.0f} in"
+            f" {landed['seconds']:.0f} s) | {landed['rate']:,.0f} | {landed['set_aside']:,.0f}"
+            f" | {landed['stored_rate'] / clean:.0%} |"
+        )
+
+
 def _run(argv: list[str]) -> None:
     seconds = int(argv[argv.index("--seconds") + 1]) if "--seconds" in argv else 60
     if "--accept-only" in argv:  # the collector alone, for quick checks while working on it
@@ -354,9 +453,22 @@ def _run(argv: list[str]) -> None:
         processes = int(argv[argv.index("--writers") + 1]) if "--writers" in argv else 2
         # Events per tracker batch (one visitor's): 10 by default; a shopper browsing flushes 1-3.
         batch = int(argv[argv.index("--batch-events") + 1]) if "--batch-events" in argv else 10
-        landed = writer(seconds, events=PREFILL_PER_SECOND * seconds, processes=processes, batch_events=batch)
+        hostile = float(argv[argv.index("--hostile") + 1]) if "--hostile" in argv else 0.0
+        if "--hostile-kinds" in argv:
+            HOSTILE_CHOICE[:] = [int(k) for k in argv[argv.index("--hostile-kinds") + 1].split(",")]
+        if "--compare-hostile" in argv:
+            rounds = int(argv[argv.index("--rounds") + 1]) if "--rounds" in argv else 1
+            _compare_hostile(seconds, processes, rounds)
+            return
+        landed = writer(
+            seconds,
+            events=PREFILL_PER_SECOND * seconds,
+            processes=processes,
+            batch_events=batch,
+            hostile=hostile,
+        )
         print(
-            f"{processes} writer(s), {batch}-event batches: landed {landed['rate']:,.0f} events/s ({landed['events']:,} events in {landed['seconds']:.0f} s,"
+            f"{processes} writer(s), {batch}-event batches, {hostile:g} % hostile: landed {landed['rate']:,.0f} events/s ({landed['events']:,} events in {landed['seconds']:.0f} s,"
             f" backlog {landed['backlog_start']:,} -> {landed['backlog_left']:,});"
             f" by thirds of the window: {', '.join(f'{rate:,.0f}' for rate in landed['thirds'])}"
         )

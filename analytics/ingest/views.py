@@ -20,8 +20,7 @@ from analytics.identity_tokens import settle_claims
 from analytics.ingest import limits
 from analytics.ingest.validation import parse_batch
 from analytics.useragents import device_class, is_bot
-from analytics.writer.consumer import announce
-from analytics.writer.store import store_batches
+from analytics.writer.consumer import announce, store_in_process
 from shopify_app.core.errors import BadRequest, PayloadTooLarge
 from shopify_app.core.extensions import get_redis
 from shopify_app.core.hooks import run_hooks
@@ -79,7 +78,7 @@ def collect(body: Any) -> tuple[Response, int]:
     visitors = sorted({e["visitor_id"] for e in events})[:REPLY_VISITORS]
     client = get_redis()
     if client is None:
-        result = store_batches([batch])
+        result = store_in_process(batch)
         announce(result)
         answer = {"accepted": result.accepted, "duplicates": result.duplicates, "received_at": received_ms}
     else:

@@ -104,6 +104,12 @@ ZERO = Decimal("0")
 EPOCH = datetime(1970, 1, 1)
 HOUR_MS, DAY_MS = 3_600_000, 86_400_000
 EPOCH_ORDINAL = EPOCH.toordinal()
+# Distinct URLs a session row keeps for the page rollup (`_page_days_text`): 26 batches of 30
+# distinct 2,000-emoji URLs grew one row past MariaDB's 16 MB packet before (error 2006) and
+# stalled the writer. 200 URLs of a usual length; 16,384 characters (64 KB at most) of long
+# ones: the row is read and rewritten by every batch of the session.
+MAX_PAGE_DAYS_URLS = 200
+MAX_PAGE_DAYS_CHARS = 16_384
 
 
 class ConcurrentWrite(Exception):
@@ -155,8 +161,10 @@ def store_batches(batches: Iterable[dict[str, Any]], *, attempts: int = 5) -> St
 
 
 def _rollback() -> None:
-    db.session.rollback()
-    forget_uncommitted()
+    try:
+        db.session.rollback()  # fails when the server dropped the connection
+    finally:
+        forget_uncommitted()
 
 
 def _begin() -> None:
@@ -402,9 +410,10 @@ def _value(event: dict[str, Any]) -> Decimal:
     if event["type"] != "purchase":
         return ZERO
     try:
-        return Decimal(str((event.get("props") or {}).get("value") or 0)).quantize(Decimal("0.01"))
+        value = Decimal(str((event.get("props") or {}).get("value") or 0)).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
         return ZERO
+    return value if value.is_finite() else ZERO  # NaN quantizes to NaN without a word
 
 
 def _place_in_sessions(
@@ -503,12 +512,22 @@ def _read_page_days(stored: str | None) -> dict[str, tuple[date, date]]:
 
 
 def _page_days_text(page_days: dict[str, tuple[date, date]]) -> str | None:
+    """The state kept on the row: the first distinct URLs (those stored before, then the batch's
+    in order), at most `MAX_PAGE_DAYS_URLS` of them and `MAX_PAGE_DAYS_CHARS` characters of URL,
+    so a session row stays small however long or many its URLs. A URL past the cap counts its
+    views in full; each later batch viewing it counts the session once more for that page (a
+    session of hundreds of distinct URLs is a crawler's or an attacker's)."""
     if not page_days:
         return None
-    return json.dumps(
-        {url: [last.isoformat(), since.isoformat()] for url, (last, since) in page_days.items()},
-        separators=(",", ":"),
-    )
+    kept: dict[str, list[str]] = {}
+    chars = 0
+    for url, (last, since) in page_days.items():
+        chars += len(url)
+        if len(kept) == MAX_PAGE_DAYS_URLS or chars > MAX_PAGE_DAYS_CHARS:
+            break
+        kept[url] = [last.isoformat(), since.isoformat()]
+    # ensure_ascii=False: an emoji is 4 bytes of UTF-8, not 12 of escapes
+    return json.dumps(kept, separators=(",", ":"), ensure_ascii=False)
 
 
 def _write_sessions(shop_id: int, sessions: list[SessionState]) -> None:

@@ -23,9 +23,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Table, func, inspect, select
 
+from analytics import dead_letters
 from analytics.data_requests import purge_expired_data_requests
 from analytics.experiments import get_or_create_experiment, record_exposure
-from analytics.models import Event, Visitor, VisitSession
+from analytics.models import DeadLetter, Event, Visitor, VisitSession
 from analytics.privacy import owner_columns, refers_to
 from analytics.segment_models import SegmentMember
 from analytics.segments.saved import create_segment
@@ -186,6 +187,21 @@ def _customer_everywhere(
     assert _count(SegmentMember.__table__, customer_id=customer.id) == 1
     assert _count(RecommendationSession.__table__, shop_id=shop.id) == 3
     delivery.hold(shop.id, phone, {"notification": "cart_reminder"})
+    dead_letters.write(  # batches the writer set aside: one of the customer's phone, one of the stranger's
+        [
+            dead_letters.Letter(
+                {
+                    "shop_domain": shop.domain,
+                    "shop_id": shop.id,
+                    "events": [_event(key, url=f"https://shop.example/?v={key}")],
+                },
+                "DataError 1406 Data too long for column",
+                "1406",
+                stream_id=f"test/{key}",
+            )
+            for key in (phone, stranger)
+        ]
+    )
 
     request = {**ShopifyStandin.sample("customers/data_request"), "shop_domain": shop.domain}
     request["customer"] = {"id": CUSTOMER_ID, "email": EMAIL}
@@ -244,6 +260,8 @@ def test_customers_redact_leaves_no_row_file_or_log_line_holding_the_customer(
         ("https://shop.example/products/101", "None"),
     ]
     assert _count(VisitSession.__table__, visitor_id=stranger_id) == 1
+    kept_letters = database.session.scalars(select(DeadLetter.stream_id).where(DeadLetter.shop_id == shop.id))
+    assert list(kept_letters) == [f"test/{made['stranger']}"]  # the customer's dead letter is gone
     assert _count(RecommendationSession.__table__, shop_id=shop.id) == 1
     assert {
         table.name: _count(table, shop_id=other.id) for table in _tables() if "shop_id" in table.c
@@ -297,9 +315,8 @@ def test_shop_redact_leaves_no_row_or_file_of_the_shop_and_the_other_shop_untouc
 def test_every_table_is_reached_by_shop_and_customer_erasure(app: Flask) -> None:
     """A table added later cannot be forgotten: it has a `shop_id` (shop/redact empties it), and
     every column naming a customer, visitor or session says so (customers/redact follows it)."""
-    # Kept by shop domain, emptied by shop/redact itself; dead letters get their shop_id from the
-    # writer's migration (then this entry goes).
-    without_shop = {"shops", "webhook_deliveries", "dead_letters"}
+    # Kept by shop domain, emptied by shop/redact itself.
+    without_shop = {"shops", "webhook_deliveries"}
     owners = {"customer_id": "customers", "visitor_id": "visitors", "session_id": "sessions"}
     for table in database.metadata.sorted_tables:
         assert "shop_id" in table.c or table.name in without_shop, f"{table.name} has no shop_id"
