@@ -197,9 +197,9 @@ def _customer_everywhere(
                 },
                 "DataError 1406 Data too long for column",
                 "1406",
-                stream_id=f"test/{key}",
+                stream_id=f"1-{number}",
             )
-            for key in (phone, stranger)
+            for number, key in enumerate((phone, stranger))
         ]
     )
 
@@ -261,7 +261,7 @@ def test_customers_redact_leaves_no_row_file_or_log_line_holding_the_customer(
     ]
     assert _count(VisitSession.__table__, visitor_id=stranger_id) == 1
     kept_letters = database.session.scalars(select(DeadLetter.stream_id).where(DeadLetter.shop_id == shop.id))
-    assert list(kept_letters) == [f"test/{made['stranger']}"]  # the customer's dead letter is gone
+    assert list(kept_letters) == ["1-1"]  # the customer's dead letter is gone
     assert _count(RecommendationSession.__table__, shop_id=shop.id) == 1
     assert {
         table.name: _count(table, shop_id=other.id) for table in _tables() if "shop_id" in table.c
