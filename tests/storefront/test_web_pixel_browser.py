@@ -25,6 +25,7 @@ from analytics.models import Event, Visitor
 from shopify_app.core.extensions import db
 from shopify_app.demo import DEMO_SHOP_DOMAIN
 from tests.pipeline.test_counts import BROWSER
+from tests.storefront.test_consent_browser import PRIVACY_STUB
 
 pytestmark = [pytest.mark.committed, pytest.mark.browser]
 
@@ -248,3 +249,28 @@ def test_nothing_is_sent_without_analytics_consent_and_sending_starts_once_given
         page.wait_for_timeout(2500)
         browser.close()
     assert list(_stored()) == [events[-1]["id"].lower()], "withdrawn: nothing more"
+
+
+def test_the_embeds_tracker_writes_the_visitor_id_the_pixel_reads_only_with_consent(storefront: str) -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
+        cookies = {}
+        for decision in ("yes", "no"):
+            context = browser.new_context(user_agent=BROWSER)
+            if decision == "no":
+                context.add_init_script(PRIVACY_STUB % decision)
+            page = context.new_page()
+            page.goto(f"{storefront}/demo/store/")
+            page.wait_for_function("window.Clickstream !== undefined")
+            page.evaluate("window.Clickstream.flush()")
+            page.wait_for_timeout(300)
+            cookies[decision] = page.evaluate(
+                "[document.cookie.split('; ').find((c) => c.startsWith('_cs_vid=')) || '',"
+                " localStorage.getItem('cs_vid') || '']"
+            )
+            context.close()
+        browser.close()
+    cookie, stored = cookies["yes"]
+    assert stored.startswith("v-")
+    assert cookie == f"_cs_vid={stored}", "the tracker's own id, for the pixel"
+    assert cookies["no"] == ["", ""], "declined: no cookie, nothing stored"
