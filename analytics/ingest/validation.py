@@ -6,7 +6,8 @@ A batch is `{"shop", "sent_at", "events": [...]}`; every problem is a BadRequest
 the moment of receipt, one older than `MAX_AGE` is refused (history goes through
 `clickstream import-events`, which passes `max_age=None`).
 
-Everything is bounded before it goes further (README, "Event wire format"): Shopify ids are ASCII
+Everything is bounded before it goes further (README, "Event wire format"): event ids are UUIDs or
+Shopify's web pixel ids (`sh-`, at most 64 characters), Shopify ids are ASCII
 digits within the signed 64-bit range the columns hold, times are non-negative 64-bit integers,
 money is a finite plain decimal within `MAX_AMOUNT`, `props` is at most `MAX_PROPS_DEPTH` deep and
 `MAX_PROPS_BYTES` serialized, and visitor keys are printable ASCII.
