@@ -142,7 +142,7 @@ class Event(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     shop_id: Mapped[int] = mapped_column(Integer)
-    event_id: Mapped[str] = mapped_column(String(36))
+    event_id: Mapped[str] = mapped_column(String(64))  # a UUID or a Shopify pixel event id
     visitor_id: Mapped[int] = mapped_column(BigId, info={REFERENCES: "visitors"})
     session_id: Mapped[int] = mapped_column(BigId, info={REFERENCES: "sessions"})
     customer_id: Mapped[int | None] = mapped_column(BigId, info={REFERENCES: "customers"})

@@ -23,7 +23,13 @@ EVENT_SCHEMA = {
     "type": "object",
     "required": ["id", "type", "ts", "visitor_id"],
     "properties": {
-        "id": {"type": "string", "format": "uuid"},
+        "id": {
+            "type": "string",
+            "maxLength": 64,
+            "pattern": "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|sh-[0-9A-Za-z-]{1,61})$",
+            "description": "a UUID, or a Shopify web pixel event id (sh- and letters, digits and dashes); "
+            "the event's key: a repeated id is stored once",
+        },
         "type": {"type": "string", "pattern": "^[a-z][a-z0-9_:.-]{0,63}$"},
         "ts": {"type": "integer", "minimum": 0, "description": "client time, epoch milliseconds"},
         "visitor_id": {

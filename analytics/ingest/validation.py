@@ -6,7 +6,8 @@ A batch is `{"shop", "sent_at", "events": [...]}`; every problem is a BadRequest
 the moment of receipt, one older than `MAX_AGE` is refused (history goes through
 `clickstream import-events`, which passes `max_age=None`).
 
-Everything is bounded before it goes further (README, "Event wire format"): Shopify ids are ASCII
+Everything is bounded before it goes further (README, "Event wire format"): event ids are UUIDs or
+Shopify's web pixel ids (`sh-`, at most 64 characters), Shopify ids are ASCII
 digits within the signed 64-bit range the columns hold, times are non-negative 64-bit integers,
 money is a finite plain decimal within `MAX_AMOUNT`, `props` is at most `MAX_PROPS_DEPTH` deep and
 `MAX_PROPS_BYTES` serialized, and visitor keys are printable ASCII.
@@ -47,7 +48,13 @@ AMOUNT_PATTERN = re.compile(r"[0-9]{1,10}(\.[0-9]{1,20})?")
 # trailing spaces could otherwise be taken for one visitor by a case-insensitive collation.
 VISITOR_PATTERN = re.compile(r"[!-~]{1,64}")
 MAX_IDENTITY_TOKEN = 128  # analytics.identity_tokens: `<customer>.<expiry>.<signature>`
-UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# An event id is a UUID (the tracker, imports) or one of Shopify's web pixel event ids, `sh-` and
+# letters, digits and dashes (`sh-0259a238-2A20-436E-D1AC-731D262C99FD`, 39 characters), at most
+# MAX_EVENT_ID characters: what `events.event_id` holds (migration 0019).
+MAX_EVENT_ID = 64
+EVENT_ID_PATTERN = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|sh-[0-9A-Za-z-]{1,61}"
+)
 TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_:.-]{0,63}$")
 STANDARD_TYPES = frozenset(
     {
@@ -57,8 +64,15 @@ STANDARD_TYPES = frozenset(
         "search",
         "add_to_cart",
         "remove_from_cart",
+        "cart_view",
         "checkout_started",
+        "checkout_contact",
+        "checkout_address",
+        "checkout_shipping",
+        "checkout_payment",
         "purchase",
+        "alert_displayed",
+        "ui_extension_errored",
         "identify",
     }
 )
@@ -265,9 +279,12 @@ def normalize_event(
     if not isinstance(raw, dict):
         raise BadRequest(f"{where} must be an object", field=where)
     get = raw.get
-    event_id = _present_text(get("id"), where, "id", 36)
-    if not UUID_PATTERN.match(event_id):
-        raise BadRequest(f"{where}.id must be a UUID", field=f"{where}.id")
+    event_id = _present_text(get("id"), where, "id", MAX_EVENT_ID)
+    if not EVENT_ID_PATTERN.fullmatch(event_id):
+        raise BadRequest(
+            f"{where}.id must be a UUID or a Shopify event id (sh- and letters, digits and dashes)",
+            field=f"{where}.id",
+        )
     kind = _present_text(get("type"), where, "type", MAX_KEY)
     if kind not in STANDARD_TYPES and not TYPE_PATTERN.match(kind):
         raise BadRequest(

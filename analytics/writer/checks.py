@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+MAX_EVENT_ID = 64  # events.event_id: a UUID or a Shopify pixel event id (migration 0019)
 MAX_ID = 2**63 - 1
 MAX_TS = 253_402_300_799_999  # 9999-12-31 23:59:59.999, the last moment a DATETIME holds
 MAX_PROPS_DEPTH = 31
@@ -142,12 +143,12 @@ def _event(event: Any, where: str) -> Rejection | None:
     # The usual event passes with plain comparisons (this runs for every event the writer stores);
     # anything else is looked at field by field, to name the field.
     usual = (
-        type(key) is str and 0 < len(key) <= 36 and type(kind) is str and 0 < len(kind) <= 64
+        type(key) is str and 0 < len(key) <= MAX_EVENT_ID and type(kind) is str and 0 < len(kind) <= 64
         and type(visitor) is str and 0 < len(visitor) <= 64
         and type(ts) is int and 0 <= ts <= MAX_TS and type(client_ts) is int and 0 <= client_ts <= MAX_TS
     )  # fmt: skip
     if not usual:
-        for name, limit in (("id", 36), ("type", 64), ("visitor_id", 64)):
+        for name, limit in (("id", MAX_EVENT_ID), ("type", 64), ("visitor_id", 64)):
             if not _text(get(name), limit, required=True):
                 return Rejection(name, f"{where}.{name}", f"not a string of 1 to {limit} characters")
         name = "ts" if not _whole(ts, limit=MAX_TS) else "client_ts"

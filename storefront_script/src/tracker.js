@@ -3,7 +3,8 @@
  * Clickstream storefront tracker: captures shopper actions once, sends them in batches, never
  * slows the page. Config comes from the app embed block (#clickstream-config JSON).
  *
- * - visitor id: first-party, in localStorage (in memory only in cookieless mode before consent)
+ * - visitor id: first-party, in localStorage and the cookie `_cs_vid` the web pixel reads (in
+ *   memory only in cookieless mode before consent)
  * - events: a UUID each, client time in ms; batches of up to 20 events or 3 s
  * - delivery: fetch keepalive (text/plain, no preflight); sendBeacon on pagehide; a localStorage
  *   outbox shared by tabs, retried with backoff; a batch leaves the outbox only once acknowledged
@@ -47,12 +48,14 @@
       var n = +x; return (n ^ (c.getRandomValues(new Uint8Array(1))[0] & (15 >> (n / 4)))).toString(16);
     });
   }
-  var memoryVid = "v-" + uuid();
+  var memoryVid = "v-" + uuid(), vidCookie = false;
   function visitorId() {
     var s = storage();
     if (!s) return memoryVid;
     var v = s.getItem(VID);
     if (!v) { v = memoryVid; s.setItem(VID, v); }
+    // the web pixel (Shopify's sandbox cannot read our localStorage) takes the same id from a cookie
+    if (!vidCookie) { vidCookie = true; d.cookie = "_cs_vid=" + v + "; path=/; max-age=31536000; samesite=lax"; }
     return v;
   }
   /** @returns {any[]} */

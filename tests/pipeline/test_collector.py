@@ -54,6 +54,10 @@ def _stored(shop: Any) -> list[Event]:
     [
         ({"id": "not-a-uuid"}, "events[1].id"),
         ({"id": None}, "events[1].id"),
+        ({"id": "sh-"}, "events[1].id"),
+        ({"id": "sh-" + "a" * 62}, "events[1].id"),
+        ({"id": "sh-0259a238 2A20"}, "events[1].id"),
+        ({"id": "sh-0259a238-2A20-436E-D1AC-731D262C99FÉ"}, "events[1].id"),
         ({"type": "Page View"}, "events[1].type"),
         ({"ts": "yesterday"}, "events[1].ts"),
         ({"ts": True}, "events[1].ts"),
@@ -77,6 +81,15 @@ def test_a_bad_field_is_named_and_nothing_of_the_batch_is_stored(
     assert response.get_json()["field"] == field
     assert field in response.get_json()["message"]
     assert len(_stored(shop)) == 1, "the earlier batch stays; none of the refused one lands"
+
+
+def test_shopify_pixel_event_ids_are_stored_once(client: FlaskClient, shop: Any) -> None:
+    shopify_id = "sh-0259a238-2A20-436E-D1AC-731D262C99FD"  # 39 characters, as Shopify sends them
+    longest = "sh-" + "0" * 61
+    first = _send(client, shop, [_event(id=shopify_id), _event(id=longest)])
+    assert first.status_code == 202, first.get_data(as_text=True)
+    assert _send(client, shop, [_event(id=shopify_id)]).status_code == 202  # a retried batch
+    assert sorted(event.event_id for event in _stored(shop)) == sorted([shopify_id.lower(), longest])
 
 
 def test_batch_limits_body_size_and_unknown_shops(client: FlaskClient, shop: Any) -> None:
