@@ -116,3 +116,17 @@ def test_the_app_rechecks_with_shopify_whether_the_pixel_is_connected(
     assert 'data-status="not_connected"' in _status_page(client, domain)
     assert client.post("/api/platform/web-pixel", headers=headers).get_json()["status"] == "connected"
     assert [name for _, name, _ in standin.pixel_calls] == ["webPixelCreate", "webPixelCreate"]
+
+
+def test_the_embed_asks_the_merchant_for_no_address() -> None:
+    from shopify_app.demo_store.theme import render_block, settings_of
+
+    settings = settings_of("app-embed")
+    assert "app_url" not in settings
+    assert settings["proxy_path"] == "/apps/clickstream", "the app proxy of shopify.app.toml, by default"
+    page = render_block(
+        "app-embed", shop={"permanent_domain": "x.myshopify.com"}, block={"settings": settings}
+    )
+    config = json.loads(page.split('type="application/json">', 1)[1].split("</script>", 1)[0])
+    assert "appUrl" not in config
+    assert (config["proxyPath"], config["assetsUrl"]) == ("/apps/clickstream", "/storefront/")
