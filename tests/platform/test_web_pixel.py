@@ -130,3 +130,23 @@ def test_the_embed_asks_the_merchant_for_no_address() -> None:
     config = json.loads(page.split('type="application/json">', 1)[1].split("</script>", 1)[0])
     assert "appUrl" not in config
     assert (config["proxyPath"], config["assetsUrl"]) == ("/apps/clickstream", "/storefront/")
+
+
+def test_a_reinstall_after_shopify_deleted_the_pixel_creates_it_again(
+    client: Any, db: Any, standin: ShopifyStandin
+) -> None:
+    domain = "pixel-deleted.myshopify.com"
+    _load_admin(client, domain)
+    old_id = standin.web_pixels.pop(domain)["id"]  # Shopify removes an app's pixel with the app
+    shop = _shop(db, domain)
+    shop.uninstalled_at = utcnow()
+    db.session.commit()
+    _load_admin(client, domain)
+    assert [name for _, name, _ in standin.pixel_calls] == [
+        "webPixelCreate",
+        "webPixelUpdate",
+        "webPixelCreate",
+    ]
+    shop = _shop(db, domain)
+    assert shop.web_pixel_status == "connected"
+    assert shop.web_pixel_id == standin.web_pixels[domain]["id"] != old_id
