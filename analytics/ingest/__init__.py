@@ -118,6 +118,25 @@ def _operation(summary: str) -> dict[str, Any]:
     }
 
 
+def _proxy_operation() -> dict[str, Any]:
+    operation = _operation("Send a batch of tracker events through Shopify's app proxy")
+    post = operation["post"]
+    post["description"] = (
+        "What the storefront tracker sends to `/apps/clickstream/events/` (same-origin): Shopify"
+        " forwards it here with `shop`, `logged_in_customer_id`, `path_prefix`, `timestamp` and"
+        " `signature` added to the query. The batch's `shop` must be the signed one."
+    )
+    post["parameters"] = [
+        {"name": name, "in": "query", "required": True, "schema": {"type": "string"}}
+        for name in ("shop", "path_prefix", "timestamp", "signature")
+    ] + [{"name": "logged_in_customer_id", "in": "query", "required": False, "schema": {"type": "string"}}]
+    responses = dict(post["responses"])
+    responses.pop("403")
+    responses["401"] = error_response("Signature does not verify or is stale, or signs another shop")
+    post["responses"] = responses
+    return operation
+
+
 def init_app(app: Flask) -> None:
     """Register the collector routes."""
     from analytics.ingest import views
@@ -129,6 +148,7 @@ def init_app(app: Flask) -> None:
             "/events/": _operation("Send a batch of tracker events"),
             "/events/add_cart/": _operation("Send one add-to-cart event"),
             "/events/purchase/": _operation("Send one purchase event"),
+            "/proxy/events/": _proxy_operation(),
         },
         schemas={"Event": EVENT_SCHEMA, "EventBatch": BATCH_SCHEMA},
     )

@@ -201,7 +201,15 @@ def origin_allowed_for_request(origin: str) -> bool:
 
 
 def client_ip() -> str:
-    """The client's address: the socket's peer, or what the trusted proxies saw (ProxyFix)."""
+    """The client's address: the socket's peer, or what the trusted proxies saw (ProxyFix).
+
+    Through Shopify's app proxy (signature verified) that address is Shopify's; the shopper's is
+    the `X-Forwarded-For` entry Shopify added, the one left of those our own proxies added."""
+    if g.get("signed_by_app_proxy"):
+        hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
+        ours = int(current_app.config.get("TRUSTED_PROXY_COUNT") or 0)
+        if len(hops) > ours:
+            return hops[len(hops) - ours - 1]
     return request.remote_addr or ""
 
 

@@ -1,5 +1,8 @@
 """The collector: `POST /events/` (and the seed's single-event routes) answering 202 fast.
 
+The storefront tracker sends through Shopify's app proxy (`/apps/clickstream/events/`, same-origin,
+nothing to configure), which forwards to `POST /proxy/events/` with the shop signed in the query.
+
 With Redis the checked batch goes onto the ingest stream and the writers store it, in one
 round trip that also checks the rate limits and says whether a reply (a notification) waits
 for one of the batch's visitors; without Redis (the embedded default) the same writer code
@@ -14,13 +17,14 @@ import time
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 
 from analytics.identity_tokens import settle_claims
 from analytics.ingest import limits
 from analytics.ingest.validation import parse_batch
 from analytics.useragents import device_class, is_bot
 from analytics.writer.consumer import announce, store_in_process
+from shopify_app.core.app_proxy import InvalidProxySignature, signed_proxy_request
 from shopify_app.core.errors import BadRequest, PayloadTooLarge
 from shopify_app.core.extensions import get_redis
 from shopify_app.core.hooks import run_hooks
@@ -62,12 +66,16 @@ def _accepted(answer: dict[str, Any]) -> tuple[Response, int]:
     return current_app.response_class(orjson.dumps(answer), mimetype="application/json"), 202
 
 
-def collect(body: Any) -> tuple[Response, int]:
-    """Check, filter and hand over one batch."""
+def collect(body: Any, *, signed_shop: str | None = None) -> tuple[Response, int]:
+    """Check, filter and hand over one batch (`signed_shop`: the shop Shopify's app proxy signed)."""
     received_ms = int(time.time() * 1000)
     domain, events = parse_batch(body, received_ms=received_ms)
     shop = limits.active_shop(domain)
-    limits.check_origin(shop)
+    if signed_shop is None:
+        limits.check_origin(shop)
+    elif shop.domain != signed_shop:
+        # Shopify vouches for the storefront it forwarded from, not for the shop a body names.
+        raise InvalidProxySignature("the app proxy signed another shop", field="shop")
     settle_claims(shop.domain, events)
     agent = request.headers.get("User-Agent")
     bot, device = _agent(agent)
@@ -93,6 +101,14 @@ def collect(body: Any) -> tuple[Response, int]:
 def events() -> tuple[Response, int]:
     """A batch of tracker events."""
     return collect(_body())
+
+
+@bp.post("/proxy/events/")
+def proxy_events() -> tuple[Response, int]:
+    """A batch of tracker events through Shopify's app proxy (signature in the query string)."""
+    signed = signed_proxy_request()
+    g.signed_by_app_proxy = True  # rate limits count the shopper's address Shopify forwarded
+    return collect(_body(), signed_shop=signed.shop_domain)
 
 
 def _single(kind: str) -> tuple[Response, int]:

@@ -26,6 +26,7 @@ from shopify_app.admin import settings as shop_settings
 from shopify_app.admin.session import NeedsBounce, page_session
 from shopify_app.core.extensions import db
 from shopify_app.core.models import Product, Shop
+from shopify_app.platform.web_pixel import web_pixel_state
 
 ASSETS = Path(__file__).parent / "assets" / "dist"
 bp = Blueprint("admin_pages", __name__, url_prefix="/admin", template_folder="templates")
@@ -257,6 +258,7 @@ def installation_status(shop: Shop) -> dict[str, Any]:
         "catalog_sync_error": shop.catalog_sync_error,
         "catalog_synced_at": shop.catalog_synced_at.isoformat() if shop.catalog_synced_at else None,
         "products": int(products or 0),
+        "web_pixel": web_pixel_state(shop),
         "theme_editor_url": f"https://{shop.domain}/admin/themes/current/editor?context=apps",
     }
 

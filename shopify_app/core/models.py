@@ -46,6 +46,15 @@ class Shop(db.Model):  # type: ignore[name-defined]
     catalog_sync_progress: Mapped[int] = mapped_column(Integer, default=0)
     catalog_sync_error: Mapped[str | None] = mapped_column(Text)
     catalog_synced_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # The shop's web pixel as Shopify last answered: "connected", "not_connected" or "error" (with
+    # Shopify's message), its id, and the settings it was connected with (JSON text).
+    web_pixel_status: Mapped[str] = mapped_column(
+        String(16), default="not_connected", server_default="not_connected"
+    )
+    web_pixel_id: Mapped[str | None] = mapped_column(String(255))
+    web_pixel_settings: Mapped[str | None] = mapped_column(Text)
+    web_pixel_error: Mapped[str | None] = mapped_column(Text)
+    web_pixel_checked_at: Mapped[datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
 

@@ -111,7 +111,6 @@ def _page(
         block={
             "settings": {
                 **settings_of("app-embed"),
-                "app_url": request.host_url.rstrip("/"),
                 "proxy_path": url_for("demo_store.home") + PROXY_PREFIX.lstrip("/"),
             }
         },
@@ -349,7 +348,7 @@ def thanks() -> Any:
     return _page("demo_store/thanks.html", "thank_you", title="Thank you", order=order)
 
 
-@bp.get("/apps/clickstream/<path:rest>")
+@bp.route("/apps/clickstream/<path:rest>", methods=["GET", "POST"])
 def app_proxy(rest: str) -> Response:
     """Shopify's app proxy, simulated for the demo shop: the request, signed, forwarded to /proxy/."""
     if current_app.config["PROFILE"] == "production":
@@ -365,10 +364,17 @@ def app_proxy(rest: str) -> Response:
         ("timestamp", str(int(time.time()))),
     ]
     pairs.append(("signature", app_proxy_signature(app_secrets()[0], pairs)))
-    forwarded = current_app.test_client().get(
+    # Like Shopify: the method and body go along, the shopper's address in X-Forwarded-For.
+    forwarded = current_app.test_client().open(
         f"/proxy/{rest}",
+        method=request.method,
         query_string=pairs,
-        headers={"User-Agent": request.headers.get("User-Agent", "")},
+        data=request.get_data() if request.method == "POST" else None,
+        content_type=request.content_type if request.method == "POST" else None,
+        headers={
+            "User-Agent": request.headers.get("User-Agent", ""),
+            "X-Forwarded-For": request.remote_addr or "",
+        },
     )
     answer = Response(forwarded.get_data(), status=forwarded.status_code, content_type=forwarded.content_type)
     answer.headers["Cache-Control"] = forwarded.headers.get("Cache-Control", "no-store")

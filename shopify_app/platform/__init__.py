@@ -1,4 +1,4 @@
-"""Shopify platform: install and token exchange, OAuth, catalog sync, embedded pages, app proxy."""
+"""Shopify platform: install and token exchange, OAuth, web pixel, catalog sync, embedded pages, app proxy."""
 
 from __future__ import annotations
 
@@ -60,6 +60,59 @@ def start_catalog_sync() -> Any:
     return jsonify(sync_state()), 202
 
 
+WEB_PIXEL_SCHEMA = {
+    "type": "object",
+    "required": ["status", "error", "checked_at"],
+    "properties": {
+        "status": {"type": "string", "enum": ["connected", "not_connected", "error"]},
+        "error": {"type": "string", "nullable": True, "description": "Shopify's message when it refused"},
+        "checked_at": {"type": "string", "format": "date-time", "nullable": True},
+    },
+}
+
+
+def _pixel_answer(shop_id: int) -> Any:
+    from shopify_app.core.models import Shop
+    from shopify_app.platform.web_pixel import web_pixel_state
+
+    shop = db.session.get(Shop, shop_id)
+    assert shop is not None
+    return jsonify(web_pixel_state(shop))
+
+
+@api.get("/api/platform/web-pixel")
+@admin_api
+def web_pixel_status() -> Any:
+    """The shop's web pixel as Shopify last answered: connected, not connected, or its error."""
+    shop = current_shop()
+    db.session.refresh(shop)  # a task records the state from elsewhere
+    return _pixel_answer(shop.id)
+
+
+@api.post("/api/platform/web-pixel")
+@admin_api
+def connect_web_pixel_now() -> Any:
+    """Connect the shop's web pixel now (`webPixelCreate`, or `webPixelUpdate` when it exists)."""
+    from shopify_app.platform.web_pixel import connect_web_pixel
+
+    shop = current_shop()
+    shop_id = shop.id
+    connect_web_pixel(shop)
+    return _pixel_answer(shop_id)
+
+
+@api.post("/api/platform/web-pixel/check")
+@admin_api
+def check_web_pixel_now() -> Any:
+    """Ask Shopify (`webPixel`) whether the shop's web pixel is connected."""
+    from shopify_app.platform.web_pixel import check_web_pixel
+
+    shop = current_shop()
+    shop_id = shop.id
+    check_web_pixel(shop)
+    return _pixel_answer(shop_id)
+
+
 def _openapi_paths() -> dict[str, Any]:
     security: list[dict[str, list[str]]] = [{"sessionToken": []}]
     unauthorized = error_response("Missing or invalid session token")
@@ -85,7 +138,40 @@ def _openapi_paths() -> dict[str, Any]:
                     "502": error_response("Shopify refused or failed"),
                 },
             },
-        }
+        },
+        "/api/platform/web-pixel": {
+            "get": {
+                "summary": "The web pixel's state",
+                "security": security,
+                "responses": {
+                    "200": json_response("Pixel state", {"$ref": "#/components/schemas/WebPixel"}),
+                    "401": unauthorized,
+                    "403": error_response("Shop not installed"),
+                },
+            },
+            "post": {
+                "summary": "Connect the web pixel now (create, or update its settings)",
+                "description": "Shopify's refusal (`userErrors`, e.g. settings the deployed extension does "
+                "not accept) is answered as `status: error` with Shopify's message.",
+                "security": security,
+                "responses": {
+                    "200": json_response("Pixel state", {"$ref": "#/components/schemas/WebPixel"}),
+                    "401": unauthorized,
+                    "403": error_response("Shop not installed"),
+                },
+            },
+        },
+        "/api/platform/web-pixel/check": {
+            "post": {
+                "summary": "Ask Shopify whether the web pixel is connected (the `webPixel` query)",
+                "security": security,
+                "responses": {
+                    "200": json_response("Pixel state", {"$ref": "#/components/schemas/WebPixel"}),
+                    "401": unauthorized,
+                    "403": error_response("Shop not installed"),
+                },
+            },
+        },
     }
 
 
@@ -104,6 +190,6 @@ def init_app(app: Flask) -> None:
     register_openapi(
         app,
         {**_openapi_paths(), **proxy.OPENAPI_PATHS},
-        schemas={"CatalogSync": SYNC_SCHEMA},
+        schemas={"CatalogSync": SYNC_SCHEMA, "WebPixel": WEB_PIXEL_SCHEMA},
         security_schemes={"sessionToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
     )

@@ -101,6 +101,8 @@ def app_home() -> Response:
         start_set_up(shop_id)
     shop = db.session.get(Shop, shop_id)
     assert shop is not None
+    if not installed:
+        refresh_web_pixel(shop)
     g.shop = shop
     status = html.escape(f"{shop.catalog_sync_status} ({shop.catalog_sync_progress}%)")
     body = (
@@ -119,6 +121,20 @@ def start_set_up(shop_id: int) -> None:
         set_up_shop.delay(shop_id)
     except AppError as exc:
         log.warning("setting up the shop failed: %s", exc.message)
+
+
+def refresh_web_pixel(shop: Shop) -> None:
+    """Queue a `webPixelUpdate` when the pixel's settings are not the app's current ones (a new
+    app URL); a pixel Shopify refused waits for the merchant's "connect" in admin."""
+    from shopify_app.platform.tasks import connect_web_pixel_task
+    from shopify_app.platform.web_pixel import ERROR, settings_changed
+
+    if shop.web_pixel_status == ERROR or not settings_changed(shop):
+        return
+    try:
+        connect_web_pixel_task.delay(shop.id)
+    except AppError as exc:
+        log.warning("connecting the web pixel failed: %s", exc.message)
 
 
 def add_frame_ancestors(response: Response) -> Response:

@@ -1,4 +1,4 @@
-"""Celery tasks of the Shopify platform (shop details, catalog sync, token refresh)."""
+"""Celery tasks of the Shopify platform (shop details, web pixel, catalog sync, token refresh)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ def _active_shop(shop_id: int) -> Shop | None:
 
 @shared_task(name="platform.set_up_shop")
 def set_up_shop(shop_id: int) -> None:
-    """After install: fetch the shop's details, then sync its catalog."""
+    """After install: fetch the shop's details, connect its web pixel, then sync its catalog."""
     from shopify_app.platform.catalog import set_progress, sync_catalog
     from shopify_app.platform.install import fetch_shop_details
+    from shopify_app.platform.web_pixel import connect_web_pixel
 
     shop = _active_shop(shop_id)
     if shop is None:
@@ -30,8 +31,19 @@ def set_up_shop(shop_id: int) -> None:
         db.session.rollback()
         set_progress(shop_id, "failed", 0, f"could not fetch the shop's details: {exc.message}")
         raise
+    connect_web_pixel(shop)  # records Shopify's refusal for admin rather than raising
     publish_storefront_settings_task.delay(shop_id)
     sync_catalog(shop)
+
+
+@shared_task(name="platform.connect_web_pixel", ignore_result=True)
+def connect_web_pixel_task(shop_id: int) -> None:
+    """Create or update the shop's web pixel with the app's current settings."""
+    from shopify_app.platform.web_pixel import connect_web_pixel
+
+    shop = _active_shop(shop_id)
+    if shop is not None and shop.access_token_encrypted:
+        connect_web_pixel(shop)
 
 
 @shared_task(name="platform.sync_catalog")

@@ -21,6 +21,7 @@ import requests
 
 from shopify_app.standin.catalog import StandinShop, bulk_jsonl, gid
 from shopify_app.standin.orders import THROTTLED_ERROR, CostBucket, orders_connection, query_cost
+from shopify_app.standin.pixels import NO_PIXEL, deployed_settings_fields, settings_problem, user_error
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "shopify"
 THROTTLED = {"message": "Throttled", "extensions": {"code": "THROTTLED"}}
@@ -51,6 +52,10 @@ class ShopifyStandin:
         self.bulk_polls_before_done = 1
         self.refresh_count = 0
         self.calls: list[tuple[str, str]] = []
+        # the deployed pixel extension's settings definition (a test may deploy another version)
+        self.pixel_fields = deployed_settings_fields()
+        self.web_pixels: dict[str, dict[str, Any]] = {}  # shop domain -> {"id", "settings"}
+        self.pixel_calls: list[tuple[str, str, Any]] = []  # (shop, mutation, settings as sent)
         self._codes: dict[str, str] = {}
         self._bulk: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(9000)
@@ -258,6 +263,8 @@ class ShopifyStandin:
         return 200, {"data": {"orders": connection}, "extensions": cost}
 
     def _resolve(self, shop: StandinShop, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        if "webPixel" in query:
+            return self._web_pixel(shop, query, variables)
         if "bulkOperationRunQuery" in query:
             return self._run_bulk(shop)
         if "currentBulkOperation" in query:
@@ -344,6 +351,36 @@ class ShopifyStandin:
         node = {"id": gid("WebhookSubscription", next(self._ids)), "topic": variables.get("topic")}
         shop.webhook_subscriptions.append({**node, **subscription})
         return {"webhookSubscriptionCreate": {"webhookSubscription": node, "userErrors": []}}
+
+    def _web_pixel(self, shop: StandinShop, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        current = self.web_pixels.get(shop.domain)
+        for name in ("webPixelCreate", "webPixelUpdate"):
+            if name not in query:
+                continue
+            settings = (variables.get("webPixel") or {}).get("settings")
+            self.pixel_calls.append((shop.domain, name, settings))
+            errors = []
+            if name == "webPixelCreate" and current is not None:
+                errors = [user_error("TAKEN", "Web pixel is taken.", ["webPixel"])]
+            elif name == "webPixelUpdate" and (current is None or variables.get("id") != current["id"]):
+                errors = [user_error("NOT_FOUND", "Web pixel not found.", ["id"])]
+            else:
+                problem = settings_problem(settings, self.pixel_fields)
+                if problem is not None:
+                    errors = [user_error(*problem, ["webPixel", "settings"])]
+            if errors:
+                return {name: {"webPixel": None, "userErrors": errors}}
+            pixel = {
+                "id": current["id"] if current else gid("WebPixel", next(self._ids)),
+                "settings": settings,
+            }
+            self.web_pixels[shop.domain] = pixel
+            return {name: {"webPixel": dict(pixel), "userErrors": []}}
+        wanted = variables.get("id")
+        if current is None or (wanted and wanted != current["id"]):
+            return {"data": {"webPixel": None},
+                    "errors": [{"message": NO_PIXEL, "path": ["webPixel"], "extensions": {"code": "NOT_FOUND"}}]}  # fmt: skip
+        return {"webPixel": dict(current)}
 
     def redeem_discount(self, domain: str, code: str) -> bool:
         """An order applying `code` at checkout: True when Shopify would accept it (its usage

@@ -6,7 +6,8 @@
  * - visitor id: first-party, in localStorage and the cookie `_cs_vid` the web pixel reads (in
  *   memory only in cookieless mode before consent)
  * - events: a UUID each, client time in ms; batches of up to 20 events or 3 s
- * - delivery: fetch keepalive (text/plain, no preflight); sendBeacon on pagehide; a localStorage
+ * - delivery: to {proxyPath}/events/ (the app proxy, same-origin); fetch keepalive (text/plain);
+ *   sendBeacon on pagehide; a localStorage
  *   outbox shared by tabs, retried with backoff; a batch leaves the outbox only once acknowledged
  * - consent: Shopify's Customer Privacy API; nothing stored or sent before consent where required
  * - identity: a logged-in customer only through the app proxy's signed identity handshake
@@ -20,8 +21,10 @@
   try { cfg = JSON.parse((d.getElementById("clickstream-config") || {}).textContent || "{}"); } catch (e) { cfg = {}; }
   cfg = Object.assign(cfg, /** @type {any} */ (w).ClickstreamConfig || {});
   if (!cfg.shop) return;
+  // Events go through Shopify's app proxy (same-origin, the shop signed by Shopify): nothing for
+  // the merchant to type. An explicit appUrl (window.ClickstreamConfig) is used only without one.
   var base = (cfg.appUrl || "").replace(/\/$/, "");
-  var endpoint = base + "/events/";
+  var endpoint = (cfg.proxyPath ? cfg.proxyPath.replace(/\/$/, "") : base) + "/events/";
   var MAX = 20, WAIT = 3000, OUTBOX = "cs_outbox", VID = "cs_vid";
   /** @type {any[]} */
   var queue = [], timer = 0, backoff = 0, sending = false;

@@ -165,3 +165,33 @@ def test_made_up_shop_domains_cost_a_bounded_number_of_queries_and_cache_entries
 def test_a_trusted_proxy_count_that_is_not_a_whole_number_stops_the_app(make_app: Any) -> None:
     with pytest.raises(ConfigError, match="TRUSTED_PROXY_COUNT"):
         make_app(ENV={"TRUSTED_PROXY_COUNT": "nginx"})
+
+
+def test_through_the_app_proxy_the_shoppers_address_shopify_forwarded_counts(
+    make_app: Any, redis_url: str, tmp_path: Path, shop_domain: str
+) -> None:
+    from tests.support.app_proxy import shopify_signed
+
+    app = _app(make_app, redis_url, tmp_path, False, INGEST_PER_IP_PER_MINUTE="2", TRUSTED_PROXY_COUNT="1")
+    client = app.test_client()
+    secret = app.config["SHOPIFY_API_SECRET"]
+
+    def through_shopify(shopper: str, *, signed: bool = True) -> int:
+        query = shopify_signed(secret if signed else "not-the-secret", shop_domain, None)
+        # Shopify adds the shopper's address; our load balancer (10.0.0.2) appends Shopify's.
+        return int(
+            client.post(
+                "/proxy/events/",
+                query_string=query,
+                json=tracker_batch(shop_domain, 1, visitor=f"v-{uuid.uuid4()}"),
+                headers={"User-Agent": BROWSER, "X-Forwarded-For": f"{shopper}, 23.227.38.1"},
+                environ_base={"REMOTE_ADDR": "10.0.0.2"},
+            ).status_code
+        )
+
+    fresh_minute()
+    assert [through_shopify("203.0.113.5") for _ in range(3)] == [202, 202, 429]
+    assert through_shopify("203.0.113.6") == 202, "Shopify's address is shared; each shopper has their own"
+    assert through_shopify("203.0.113.7", signed=False) == 401, "only a signed request names its shopper"
+    redis = redis_lib.Redis.from_url(redis_url)
+    assert {key.decode().split(":")[3] for key in redis.keys("cs:rl:ip:*")} == {"203.0.113.5", "203.0.113.6"}

@@ -20,10 +20,13 @@ from tests.support.processes import wait_until
 pytestmark = [pytest.mark.committed, pytest.mark.browser]
 
 
-def _sent_ids(page: Page, sent: list[str]) -> None:
+def _sent_ids(page: Page, sent: list[str], urls: list[str] | None = None) -> None:
     def record(request: Any) -> None:
         if request.url.endswith("/events/") and request.method == "POST":
             import json
+
+            if urls is not None:
+                urls.append(request.url)
 
             sent.extend(e["id"] for e in json.loads(request.post_data or "{}").get("events", []))
 
@@ -38,12 +41,13 @@ def _stored() -> dict[str, int]:
 
 def test_every_event_lands_exactly_once_through_an_offline_spell(storefront: str) -> None:
     sent: list[str] = []
+    urls: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
         # Headless Chromium says so in its user agent, and the collector drops bots: look like a shopper.
         context = browser.new_context(user_agent=BROWSER)
         page = context.new_page()
-        _sent_ids(page, sent)
+        _sent_ids(page, sent, urls)
         page.goto(f"{storefront}/demo/store/")
         page.wait_for_function("window.Clickstream && window.Clickstream.visitorId()")
         visitor = page.evaluate("window.Clickstream.visitorId()")
@@ -81,6 +85,8 @@ def test_every_event_lands_exactly_once_through_an_offline_spell(storefront: str
     db.session.remove()
     ids = set(db.session.execute(select(Event.event_id)).scalars())
     assert ids == set(sent), "everything sent was stored, nothing else"
+    # through the (demo's) app proxy, same-origin: the embed has no app address to type
+    assert set(urls) == {f"{storefront}/demo/store/apps/clickstream/events/"}
     assert sum(stored.values()) == len(ids), "each event once"
     assert db.session.execute(select(func.count()).select_from(Visitor)).scalar() == 1
     assert db.session.execute(select(Visitor.visitor_key)).scalar() == visitor
