@@ -11,6 +11,7 @@ holds every `customer_id`, `visitor_id` and `session_id` column to that). Erasin
   and detaches the rows whose reference may be NULL (orders stay in the shop's revenue);
 - deletes the shop's aggregate rows whose shopper-sent text (`info[SHOPPER_TEXT]`: page URLs,
   campaigns) carries the customer's email; other aggregates keep their counts;
+- drops the customer's id from other visitors' events that merely claimed it (a forged login);
 - then the visitor rows and the customer.
 
 Deleting a shop empties every table with a `shop_id` column (dead letters included), then the
@@ -29,6 +30,7 @@ from urllib.parse import quote, quote_plus
 from sqlalchemy import Column, String, Table, Text, cast, delete, inspect, or_, select, tuple_, update
 
 from analytics.dead_letters import forget_dead_letters
+from analytics.identity_tokens import CLAIM_PROP
 from analytics.models import (
     REFERENCES,
     SHOPPER_TEXT,
@@ -253,6 +255,20 @@ def _erase_shopper_text(shop_id: int, email: str, erasure: Erasure) -> None:
             _change_by_key(table, cleared[column.name], column)
 
 
+def _erase_claims(shop_id: int, shopify_customer_id: int) -> None:
+    """Drop the customer's id from other visitors' events that merely claimed it (a forged login's
+    `props.claimed_customer_id`): the claim never linked anyone, but it still names the customer."""
+    table: Table = Event.__table__
+    forms = [f'"{CLAIM_PROP}":{shopify_customer_id}', f'"{CLAIM_PROP}": {shopify_customer_id}']
+    matches = or_(*(_as_text(table.c.props).contains(form, autoescape=True) for form in forms))
+    found = db.session.execute(select(table.c.id, table.c.props).where(table.c.shop_id == shop_id, matches))
+    for event_id, props in found.all():
+        kept = dict(props or {})
+        if kept.pop(CLAIM_PROP, None) != shopify_customer_id:  # a search for 12 finds 123 too
+            continue
+        db.session.execute(update(table).where(table.c.id == event_id).values(props=kept or None))
+
+
 def _as_text(column: Column[Any]) -> Any:
     """The column as text to search (a JSON column, e.g. event props, as its serialised form)."""
     return column if isinstance(column.type, String | Text) else cast(column, Text)
@@ -288,6 +304,7 @@ def erase_customer(
         _erase_customer_rows(shop_id, customer.id, erasure)
     for email in sorted(known):
         _erase_shopper_text(shop_id, email, erasure)
+    _erase_claims(shop_id, shopify_customer_id)
     forget_dead_letters(shop_id, visitor_keys=erasure.visitor_keys, customer_ids=[shopify_customer_id])
     db.session.expire_all()
     db.session.flush()

@@ -165,6 +165,8 @@ def _customer_everywhere(
                          _event(stranger, "product_view", product_id=101,
                                 url="https://shop.example/products/101")])  # fmt: skip
     _browse(client, other, phone)  # the same browser key in another shop is another shop's visitor
+    forger = f"v-forger-{uuid.uuid4().hex[:8]}"  # claims to be the customer: a claim, kept in props
+    _send(client, shop, [_event(forger, "identify", customer_id=CUSTOMER_ID)])
 
     customer = database.session.execute(
         select(Customer).where(Customer.shop_id == shop.id, Customer.shopify_id == CUSTOMER_ID)
@@ -209,7 +211,7 @@ def _customer_everywhere(
     (export,) = (Path(app.instance_path) / "exports" / shop.domain).glob("*.json")
     assert EMAIL in export.read_text()
     return [phone, laptop], {"stranger": stranger, "customer": customer.id, "segment": segment.id,
-                             "export": export, "visitors": {k: v.id for k, v in visitors.items()}}  # fmt: skip
+                             "export": export, "visitors": {k: v.id for k, v in visitors.items()}, "forger": forger}  # fmt: skip
 
 
 def test_customers_redact_leaves_no_row_file_or_log_line_holding_the_customer(
@@ -260,6 +262,10 @@ def test_customers_redact_leaves_no_row_file_or_log_line_holding_the_customer(
         ("https://shop.example/products/101", "None"),
     ]
     assert _count(VisitSession.__table__, visitor_id=stranger_id) == 1
+    forged = database.session.scalars(
+        select(Event.props).where(Event.visitor_id == made["visitors"][made["forger"]])
+    )
+    assert list(forged) == [None]  # the forger's login stays, without the customer's id it claimed
     kept_letters = database.session.scalars(select(DeadLetter.stream_id).where(DeadLetter.shop_id == shop.id))
     assert list(kept_letters) == ["1-1"]  # the customer's dead letter is gone
     assert _count(RecommendationSession.__table__, shop_id=shop.id) == 1
