@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, jsonify
@@ -9,7 +10,9 @@ from flask import Blueprint, Flask, jsonify
 from shopify_app.core.auth import admin_api, current_shop
 from shopify_app.core.errors import Conflict
 from shopify_app.core.extensions import db
+from shopify_app.core.models import Shop
 from shopify_app.core.openapi import error_response, json_response, register_openapi
+from shopify_app.platform.web_pixel import check_web_pixel, connect_web_pixel, web_pixel_state
 
 api = Blueprint("platform_api", __name__)
 
@@ -72,9 +75,6 @@ WEB_PIXEL_SCHEMA = {
 
 
 def _pixel_answer(shop_id: int) -> Any:
-    from shopify_app.core.models import Shop
-    from shopify_app.platform.web_pixel import web_pixel_state
-
     shop = db.session.get(Shop, shop_id)
     assert shop is not None
     return jsonify(web_pixel_state(shop))
@@ -89,28 +89,26 @@ def web_pixel_status() -> Any:
     return _pixel_answer(shop.id)
 
 
+def _pixel_answer_after(step: Callable[[Shop], Any]) -> Any:
+    """Run `step` (a call to Shopify) for the current shop, then answer the pixel's new state."""
+    shop = current_shop()
+    shop_id = shop.id  # `step` commits, which expires the shop
+    step(shop)
+    return _pixel_answer(shop_id)
+
+
 @api.post("/api/platform/web-pixel")
 @admin_api
 def connect_web_pixel_now() -> Any:
     """Connect the shop's web pixel now (`webPixelCreate`, or `webPixelUpdate` when it exists)."""
-    from shopify_app.platform.web_pixel import connect_web_pixel
-
-    shop = current_shop()
-    shop_id = shop.id
-    connect_web_pixel(shop)
-    return _pixel_answer(shop_id)
+    return _pixel_answer_after(connect_web_pixel)
 
 
 @api.post("/api/platform/web-pixel/check")
 @admin_api
 def check_web_pixel_now() -> Any:
     """Ask Shopify (`webPixel`) whether the shop's web pixel is connected."""
-    from shopify_app.platform.web_pixel import check_web_pixel
-
-    shop = current_shop()
-    shop_id = shop.id
-    check_web_pixel(shop)
-    return _pixel_answer(shop_id)
+    return _pixel_answer_after(check_web_pixel)
 
 
 def _openapi_paths() -> dict[str, Any]:

@@ -83,7 +83,7 @@ def test_a_writer_keeps_landing_events_while_shopify_never_answers(
     """Every session looks like it is leaving, so each would be offered a discount code: the code
     used to be created through the Admin API inside the writer (30 s timeouts, 5 attempts)."""
     redis_lib.Redis.from_url(redis_url).flushdb()
-    shop = make_shop(access_token_encrypted=encrypt_token("shpat_hanging"))
+    shop = make_shop(access_token_encrypted=encrypt_token("test-token-for-a-shopify-that-never-answers"))
     shop.settings = {"notifications": {"kinds": ["discount"], "min_events_before_leaving": 1}}
     product = make_product(shop)
     write_constant_model(tmp_path / "model", -6.0)
